@@ -1,0 +1,222 @@
+"""Governance evidence: report properties and sections, terminal summary, JSON summary,
+pytest-html extras and Allure attachments."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
+from .items import DiscoveryItem, RuleItem
+from .settings import Settings
+
+PROPERTY_PREFIX = "torghut_"
+
+
+def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
+    """The JUnit XML properties of a rule item: what was checked, against what, with what result."""
+    rule, artifact = item.rule, item.artifact
+    findings = item.stash.get(FINDINGS_KEY, [])
+    return [
+        ("torghut_rule", rule.id),
+        ("torghut_slug", rule.slug),
+        ("torghut_severity", rule.severity.value),
+        ("torghut_source", rule.source),
+        ("torghut_artifact", artifact.display),
+        ("torghut_kind", artifact.kind),
+        ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
+        ("torghut_doc", settings.doc_link(rule.anchor)),
+        ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
+    ]
+
+
+def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Attach the evidence of a torghut item to its report (runs where the item ran)."""
+    if report.when != "call" and not (report.when == "setup" and report.failed):
+        return
+    settings = item.config.stash[SETTINGS_KEY]
+    if isinstance(item, DiscoveryItem):
+        report.user_properties.append(("torghut_discovery", json.dumps(item.by_kind, sort_keys=True)))
+        return
+    if not isinstance(item, RuleItem):
+        return
+    properties = item_properties(item, settings)
+    report.user_properties.extend(properties)
+    findings = item.stash.get(FINDINGS_KEY, [])
+    if findings:
+        evidence = json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True)
+        report.sections.append(("Evidence", evidence))
+    if item.config.pluginmanager.hasplugin("html"):
+        _html_extras(report, dict(properties), findings)
+
+
+def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: list[Any]) -> None:
+    import pytest_html  # noqa: PLC0415 - present only when pytest-html is active
+
+    extras = list(getattr(report, "extras", []))
+    extras.append(pytest_html.extras.url(props["torghut_doc"], name=f"{props['torghut_rule']} rule"))
+    extras.append(
+        pytest_html.extras.json(
+            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
+            | {"findings": [f.as_dict() for f in findings]},
+            name="Evidence",
+        )
+    )
+    report.extras = extras
+
+
+@dataclass
+class EvidenceRecorder:
+    """Collects torghut results from reports (also from xdist workers) on the controller."""
+
+    settings: Settings
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    discovery: dict[str, int] = field(default_factory=dict)
+    discovery_failed: bool = False
+
+    def record(self, report: pytest.TestReport) -> None:
+        """Take what a report says about a torghut check."""
+        props = dict(report.user_properties)
+        if "torghut_discovery" in props:
+            self.discovery = json.loads(str(props["torghut_discovery"]))
+            self.discovery_failed = report.failed
+            return
+        if "torghut_rule" not in props:
+            return
+        outcome = str(props["torghut_outcome"])
+        if report.failed and outcome != "violation":
+            outcome = "error"
+        self.checks.append(
+            {
+                "nodeid": report.nodeid,
+                "rule": props["torghut_rule"],
+                "slug": props["torghut_slug"],
+                "severity": props["torghut_severity"],
+                "artifact": props["torghut_artifact"],
+                "kind": props["torghut_kind"],
+                "outcome": outcome,
+                "findings": json.loads(str(props["torghut_findings"])),
+            }
+        )
+
+    def totals(self) -> Counter[str]:
+        """How many checks ended in each outcome."""
+        return Counter(check["outcome"] for check in self.checks)
+
+    def summary(self, exitstatus: int) -> dict[str, Any]:
+        """The machine-readable evidence summary of the run."""
+        from . import __version__  # noqa: PLC0415 - avoid an import cycle at load time
+
+        by_artifact: dict[str, dict[str, Any]] = {}
+        for check in sorted(self.checks, key=lambda c: (c["artifact"], c["rule"])):
+            entry = by_artifact.setdefault(
+                check["artifact"], {"artifact": check["artifact"], "kind": check["kind"], "checks": []}
+            )
+            entry["checks"].append({k: check[k] for k in ("rule", "slug", "severity", "outcome", "findings")})
+        totals = self.totals()
+        return {
+            "tool": "pytest-torghut-rollout",
+            "version": __version__,
+            "contract": "rollout-contract-v6-06",
+            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "artifacts_paths": [str(p) for p in self.settings.artifacts],
+            "options": {
+                "strict": self.settings.strict,
+                "check_refs": self.settings.check_refs,
+                "min_artifacts": self.settings.min_artifacts,
+                "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
+                "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
+            },
+            "discovery": {"found": self.discovery, "failed": self.discovery_failed},
+            "totals": {
+                "artifacts": len(by_artifact),
+                "checks": len(self.checks),
+                "conforms": totals["conforms"],
+                "violations": totals["violation"],
+                "advisories": totals["advisory"],
+                "errors": totals["error"],
+            },
+            "pytest_exit_status": exitstatus,
+            "result": "pass" if exitstatus == 0 else "fail",
+            "artifacts": list(by_artifact.values()),
+        }
+
+    def write(self, path: Path, exitstatus: int) -> None:
+        """Write the summary atomically next to its final place."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(self.summary(exitstatus), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    def summary_lines(self) -> Iterator[str]:
+        """Sentences for the terminal, one per outcome, ending in the next step."""
+        totals = self.totals()
+        artifacts = len({c["artifact"] for c in self.checks})
+        yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
+        if totals["conforms"]:
+            yield f"{_n(totals['conforms'], 'check')} conformed."
+        if totals["violation"]:
+            bad = len({c["artifact"] for c in self.checks if c["outcome"] == "violation"})
+            yield (
+                f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
+                "fix the artifacts or their producer, see the failures above."
+            )
+        if totals["advisory"]:
+            yield (
+                f"{_n(totals['advisory'], 'advisory check')} warned; "
+                "rerun with --torghut-strict to make advisories fail."
+            )
+        if totals["error"]:
+            yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
+        if self.discovery_failed:
+            yield "Discovery failed: too few artifacts were found, so this run cannot pass."
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s" if not noun.endswith("y") else f"{count} {noun[:-1]}ies"
+
+
+class AllureEvidence:
+    """Attach findings and the rule's doc link to Allure results (only with allure-pytest)."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        """After the check ran, attach its evidence, whatever the outcome."""
+        try:
+            return (yield)
+        finally:
+            if isinstance(item, RuleItem):
+                self._attach(item)
+
+    @staticmethod
+    def _attach(item: RuleItem) -> None:
+        import allure  # noqa: PLC0415 - present only when allure-pytest is active
+
+        settings = item.config.stash[SETTINGS_KEY]
+        rule = item.rule
+        allure.dynamic.link(settings.doc_link(rule.anchor), name=f"{rule.id} {rule.slug}")
+        allure.dynamic.label("torghut_rule", rule.id)
+        allure.dynamic.label("severity", "critical" if rule.severity.value == "required" else "minor")
+        allure.dynamic.description(f"{rule.title}\n\n{rule.source}: {rule.statement}")
+        allure.attach(
+            json.dumps(
+                {
+                    "rule": rule.id,
+                    "artifact": item.artifact.display,
+                    "outcome": item.stash.get(OUTCOME_KEY, "not-run"),
+                    "findings": [f.as_dict() for f in item.stash.get(FINDINGS_KEY, [])],
+                },
+                indent=2,
+                sort_keys=True,
+            ),
+            name="Evidence",
+            attachment_type=allure.attachment_type.JSON,
+        )
