@@ -9,6 +9,7 @@ The models say what a *structurally* valid artifact looks like; the rules in
 from __future__ import annotations
 
 from functools import cache
+from itertools import pairwise
 from typing import Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -25,9 +26,7 @@ PHASE_ORDER: Final[tuple[str, ...]] = (
     "runtime-governance",
     "rollback-proof",
 )
-ADJACENT_TRANSITIONS: Final[tuple[tuple[str, str], ...]] = tuple(
-    zip(PHASE_ORDER, PHASE_ORDER[1:], strict=False)
-)
+ADJACENT_TRANSITIONS: Final[tuple[tuple[str, str], ...]] = tuple(pairwise(PHASE_ORDER))
 
 #: SLO gate ids each phase must declare in ``slo_gates`` (contract, "SLO gate requirements").
 REQUIRED_SLO_GATES: Final[dict[str, tuple[str, ...]]] = {
@@ -179,8 +178,8 @@ class ExecutionContext(BaseModel):
     repository: str
     base: str
     head: str
-    artifactPath: str  # noqa: N815 - the contract's spelling
-    priorityId: str  # noqa: N815 - the contract's spelling
+    artifactPath: str
+    priorityId: str
 
 
 class GovernanceRecord(BaseModel):

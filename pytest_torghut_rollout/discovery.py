@@ -129,7 +129,10 @@ def load_manifest(path: Path, *, root: Path, display: str) -> Artifact:
         return _broken("manifest", path, root, display, f"cannot read the file: {_reason(exc)}")
     except json.JSONDecodeError as exc:
         return _broken(
-            "manifest", path, root, display,
+            "manifest",
+            path,
+            root,
+            display,
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
         )
     return manifest_artifact(data, path=path, root=root, display=display)
@@ -139,11 +142,18 @@ def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Art
     """Wrap already-parsed manifest data (the producer checks its output this way)."""
     if not isinstance(data, dict):
         return _broken(
-            "manifest", path, root, display,
+            "manifest",
+            path,
+            root,
+            display,
             f"expected a JSON object at the top level, found {type(data).__name__}",
         )
     return Artifact(
-        kind="manifest", path=path, root=root, display=display, data=data,
+        kind="manifest",
+        path=path,
+        root=root,
+        display=display,
+        data=data,
         schema_issues=manifest_issues(data),
     )
 
@@ -154,15 +164,11 @@ def load_note(path: Path, *, root: Path, display: str) -> Artifact:
     try:
         text = _read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
-        return _broken(
-            "unrecognised-note", path, root, display, f"cannot read the file: {_reason(exc)}", number
-        )
+        return _broken("unrecognised-note", path, root, display, f"cannot read the file: {_reason(exc)}", number)
     return note_artifact(text, path=path, root=root, display=display, number=number)
 
 
-def note_artifact(
-    text: str, *, path: Path, root: Path, display: str, number: int | None
-) -> Artifact:
+def note_artifact(text: str, *, path: Path, root: Path, display: str, number: int | None) -> Artifact:
     """Classify and parse the text of a note."""
     stripped = text.lstrip()
     if stripped.startswith("{"):
@@ -170,8 +176,12 @@ def note_artifact(
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             return _broken(
-                "scheduler-note", path, root, display,
-                f"invalid JSON note at line {exc.lineno}, column {exc.colno}: {exc.msg}", number,
+                "scheduler-note",
+                path,
+                root,
+                display,
+                f"invalid JSON note at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                number,
             )
         return _scheduler_note(data, path, root, display, number, "JSON body")
     if stripped.startswith("---"):
@@ -181,26 +191,35 @@ def note_artifact(
         return _scheduler_note(front, path, root, display, number, "YAML front matter")
     lane = _lane_fields(stripped)
     if lane is not None:
-        return Artifact(
-            kind="lane-note", path=path, root=root, display=display, data=lane, number=number
-        )
+        return Artifact(kind="lane-note", path=path, root=root, display=display, data=lane, number=number)
     first = stripped.splitlines()[0][:60] if stripped else "(empty file)"
     return Artifact(
-        kind="unrecognised-note", path=path, root=root, display=display, number=number,
+        kind="unrecognised-note",
+        path=path,
+        root=root,
+        display=display,
+        number=number,
         data={"first_line": first},
     )
 
 
-def _scheduler_note(
-    data: Any, path: Path, root: Path, display: str, number: int | None, form: str
-) -> Artifact:
+def _scheduler_note(data: Any, path: Path, root: Path, display: str, number: int | None, form: str) -> Artifact:
     if not isinstance(data, dict):
         return _broken(
-            "scheduler-note", path, root, display,
-            f"expected the {form} to be a mapping, found {type(data).__name__}", number,
+            "scheduler-note",
+            path,
+            root,
+            display,
+            f"expected the {form} to be a mapping, found {type(data).__name__}",
+            number,
         )
     return Artifact(
-        kind="scheduler-note", path=path, root=root, display=display, data=data, number=number,
+        kind="scheduler-note",
+        path=path,
+        root=root,
+        display=display,
+        data=data,
+        number=number,
         schema_issues=note_issues(data),
     )
 
@@ -224,7 +243,7 @@ def _front_matter(text: str) -> tuple[Any, str]:
     except StopIteration:
         return None, "front matter opened with '---' on line 1 is never closed with '---'"
     try:
-        return yaml.load("\n".join(lines[1:end]), Loader=_NoTimestampLoader), ""  # noqa: S506
+        return yaml.load("\n".join(lines[1:end]), Loader=_NoTimestampLoader), ""
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -35,9 +35,7 @@ def _clip(text: str) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
-def describe_findings(
-    rule: Rule, artifact: Artifact, findings: Sequence[Finding], *, doc: str, verbose: bool
-) -> str:
+def describe_findings(rule: Rule, artifact: Artifact, findings: Sequence[Finding], *, doc: str, verbose: bool) -> str:
     """The failure text: rule, artifact, pointer, expected vs found, doc link, count of more."""
     first, rest = findings[0], findings[1:]
     lines = [f"{rule.id} {rule.slug}: {first.message}", f"  artifact: {artifact.display}"]
@@ -101,7 +99,10 @@ class RuleItem(pytest.Item):
             self.stash[OUTCOME_KEY] = "conforms"
             return
         text = describe_findings(
-            self.rule, artifact, findings, doc=settings.doc_link(self.rule.anchor),
+            self.rule,
+            artifact,
+            findings,
+            doc=settings.doc_link(self.rule.anchor),
             verbose=self.config.get_verbosity() > 0,
         )
         counts = self.rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None
@@ -111,9 +112,7 @@ class RuleItem(pytest.Item):
         # Point the warning at the artifact, not at this module.
         warnings.warn_explicit(TorghutAdvisoryWarning(text), TorghutAdvisoryWarning, artifact.display, 0)
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         """Domain text without a traceback for violations; the usual report for real bugs."""
         if isinstance(excinfo.value, RuleViolation):
             return excinfo.value.text
@@ -149,9 +148,7 @@ class DiscoveryItem(pytest.Item):
                 "  (check the path, or lower --torghut-min-artifacts)"
             )
 
-    def repr_failure(
-        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
-    ) -> str | TerminalRepr:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         """Plain text for a discovery failure."""
         if isinstance(excinfo.value, RuleViolation):
             return excinfo.value.text

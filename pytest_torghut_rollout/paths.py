@@ -32,10 +32,7 @@ class PathMapping:
         old = old.strip().rstrip("/")
         new = new.strip()
         if not sep or not old or not new:
-            raise PathMapError(
-                f"invalid path map {text!r}: expected OLD=NEW, "
-                "e.g. /tmp/torghut/autonomy=./downloaded"
-            )
+            raise PathMapError(f"invalid path map {text!r}: expected OLD=NEW, e.g. /tmp/torghut/autonomy=./downloaded")
         target = Path(new).expanduser()
         if not target.is_absolute():
             target = (base or Path.cwd()) / target
@@ -97,8 +94,10 @@ class Resolver:
             candidate = root / candidate
         real = Path(os.path.realpath(candidate))
         if not any(real == tree or real.is_relative_to(tree) for tree in self._trees):
-            hint = "" if mapped is not None or not Path(ref).is_absolute() else (
-                "; map the prefix with --torghut-path-map=OLD=NEW"
+            hint = (
+                ""
+                if mapped is not None or not Path(ref).is_absolute()
+                else ("; map the prefix with --torghut-path-map=OLD=NEW")
             )
             return Resolution(
                 ref=ref,

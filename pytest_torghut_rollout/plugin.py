@@ -7,7 +7,7 @@ from collections.abc import Generator
 
 import pytest
 
-from ._keys import CONTEXT_KEY, RECORDER_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
 from .items import MARKER, ArtifactFile, DiscoveryItem
 from .model import Artifact
@@ -68,8 +68,12 @@ class Conformance:
         found = kinds["manifest"] + kinds["notes-series"]
         ours: list[pytest.Item] = [
             DiscoveryItem.from_parent(
-                session, name="discovery", nodeid=DISCOVERY_NODEID, found=found,
-                by_kind=dict(sorted(kinds.items())), error=error,
+                session,
+                name="discovery",
+                nodeid=DISCOVERY_NODEID,
+                found=found,
+                by_kind=dict(sorted(kinds.items())),
+                error=error,
             )
         ]
         for artifact in artifacts:

@@ -59,7 +59,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
 
 
 def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: list[Any]) -> None:
-    import pytest_html  # noqa: PLC0415 - present only when pytest-html is active
+    import pytest_html
 
     extras = list(getattr(report, "extras", []))
     extras.append(pytest_html.extras.url(props["torghut_doc"], name=f"{props['torghut_rule']} rule"))
@@ -70,7 +70,7 @@ def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: lis
             name="Evidence",
         )
     )
-    report.extras = extras
+    report.extras = extras  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -113,7 +113,7 @@ class EvidenceRecorder:
 
     def summary(self, exitstatus: int) -> dict[str, Any]:
         """The machine-readable evidence summary of the run."""
-        from . import __version__  # noqa: PLC0415 - avoid an import cycle at load time
+        from . import __version__
 
         by_artifact: dict[str, dict[str, Any]] = {}
         for check in sorted(self.checks, key=lambda c: (c["artifact"], c["rule"])):
@@ -181,7 +181,9 @@ class EvidenceRecorder:
 
 
 def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s" if not noun.endswith("y") else f"{count} {noun[:-1]}ies"
+    return (
+        f"{count} {noun}" if count == 1 else f"{count} {noun}s" if not noun.endswith("y") else f"{count} {noun[:-1]}ies"
+    )
 
 
 class AllureEvidence:
@@ -198,14 +200,22 @@ class AllureEvidence:
 
     @staticmethod
     def _attach(item: RuleItem) -> None:
-        import allure  # noqa: PLC0415 - present only when allure-pytest is active
+        import allure
 
         settings = item.config.stash[SETTINGS_KEY]
         rule = item.rule
-        allure.dynamic.link(settings.doc_link(rule.anchor), name=f"{rule.id} {rule.slug}")
-        allure.dynamic.label("torghut_rule", rule.id)
-        allure.dynamic.label("severity", "critical" if rule.severity.value == "required" else "minor")
-        allure.dynamic.description(f"{rule.title}\n\n{rule.source}: {rule.statement}")
+        allure.dynamic.link(  # type: ignore[no-untyped-call]
+            settings.doc_link(rule.anchor), name=f"{rule.id} {rule.slug}"
+        )
+        allure.dynamic.label(  # type: ignore[no-untyped-call]
+            "torghut_rule", rule.id
+        )
+        allure.dynamic.label(  # type: ignore[no-untyped-call]
+            "severity", "critical" if rule.severity.value == "required" else "minor"
+        )
+        allure.dynamic.description(  # type: ignore[no-untyped-call]
+            f"{rule.title}\n\n{rule.source}: {rule.statement}"
+        )
         allure.attach(
             json.dumps(
                 {

@@ -26,10 +26,8 @@ class FormatCheckerError(RuntimeError):
 @cache
 def date_time_checker() -> FormatChecker:
     """Return a format checker proven to reject an invalid date-time."""
-    checker = Draft202012Validator.FORMAT_CHECKER
-    if checker.conforms("2026-02-30T10:00:00Z", "date-time") or checker.conforms(
-        "2026-02-28T10:00:00", "date-time"
-    ):
+    checker: FormatChecker = Draft202012Validator.FORMAT_CHECKER
+    if checker.conforms("2026-02-30T10:00:00Z", "date-time") or checker.conforms("2026-02-28T10:00:00", "date-time"):
         raise FormatCheckerError(
             "jsonschema's format checker does not check 'date-time' here; "
             "install rfc3339-validator (a dependency of pytest-torghut-rollout)"
@@ -75,7 +73,7 @@ def _issues(errors: Iterable[ValidationError]) -> Iterable[SchemaIssue]:
 def _specific(error: ValidationError) -> ValidationError:
     """For anyOf over ``X | null``, report the branch that says what was expected."""
     if error.validator == "anyOf" and error.context:
-        non_null = [e for e in error.context if e.schema.get("type") != "null"]
+        non_null = [e for e in error.context if not (isinstance(e.schema, dict) and e.schema.get("type") == "null")]
         if non_null and error.absolute_path:
             return min(non_null, key=relevance)
     return error
@@ -84,15 +82,17 @@ def _specific(error: ValidationError) -> ValidationError:
 def _explain(error: ValidationError) -> Iterable[SchemaIssue]:
     where = pointer(*error.absolute_path)
     keyword = str(error.validator)
-    value = error.validator_value
+    value: Any = error.validator_value
     instance = error.instance
     if keyword == "required":
         for name in value:
             if isinstance(instance, dict) and name not in instance:
                 yield SchemaIssue(
-                    pointer=f"{where}{pointer(name)}", keyword="required",
+                    pointer=f"{where}{pointer(name)}",
+                    keyword="required",
                     message=f"required key {name!r} is missing",
-                    expected=f"key {name!r} present", found="missing",
+                    expected=f"key {name!r} present",
+                    found="missing",
                 )
         return
     expected = {
@@ -106,14 +106,19 @@ def _explain(error: ValidationError) -> Iterable[SchemaIssue]:
     }.get(keyword, f"{keyword} {show(value)}")
     if keyword == "anyOf" and where == "":
         yield SchemaIssue(
-            pointer="/status", keyword="required",
+            pointer="/status",
+            keyword="required",
             message="the outcome is missing (neither 'status' nor 'outcome')",
-            expected="key 'status' (or 'outcome') present", found="missing",
+            expected="key 'status' (or 'outcome') present",
+            found="missing",
         )
         return
     yield SchemaIssue(
-        pointer=where, keyword=keyword, message=_message(keyword, where, instance, expected),
-        expected=expected, found=show(instance),
+        pointer=where,
+        keyword=keyword,
+        message=_message(keyword, where, instance, expected),
+        expected=expected,
+        found=show(instance),
     )
 
 

@@ -62,30 +62,51 @@ def add_options(parser: pytest.Parser) -> None:
     """Register the torghut options and their ini keys."""
     group = parser.getgroup(GROUP, "torghut rollout conformance")
     group.addoption(
-        "--torghut-artifacts", action="append", dest="torghut_artifacts", metavar="PATH", default=None,
+        "--torghut-artifacts",
+        action="append",
+        dest="torghut_artifacts",
+        metavar="PATH",
+        default=None,
         help="check every phase manifest and notes series under PATH (an artifact root, a tree of "
         "runs, or one manifest file); repeatable. Default: none, the plugin stays idle.",
     )
     group.addoption(
-        "--torghut-path-map", action="append", dest="torghut_path_map", metavar="OLD=NEW",
-        type=path_mapping, default=None,
+        "--torghut-path-map",
+        action="append",
+        dest="torghut_path_map",
+        metavar="OLD=NEW",
+        type=path_mapping,
+        default=None,
         help="rewrite the absolute prefix OLD written by production to NEW before resolving "
         "paths inside artifacts; repeatable. Default: none.",
     )
     group.addoption(
-        "--torghut-min-artifacts", dest="torghut_min_artifacts", metavar="N", type=non_negative_int,
-        default=None, help="fail the discovery test when fewer than N artifacts are found. Default: 1.",
+        "--torghut-min-artifacts",
+        dest="torghut_min_artifacts",
+        metavar="N",
+        type=non_negative_int,
+        default=None,
+        help="fail the discovery test when fewer than N artifacts are found. Default: 1.",
     )
     group.addoption(
-        "--torghut-strict", action="store_true", dest="torghut_strict", default=None,
+        "--torghut-strict",
+        action="store_true",
+        dest="torghut_strict",
+        default=None,
         help="fail on advisory findings too. Default: advisory findings only warn.",
     )
     group.addoption(
-        "--torghut-check-refs", action="store_true", dest="torghut_check_refs", default=None,
+        "--torghut-check-refs",
+        action="store_true",
+        dest="torghut_check_refs",
+        default=None,
         help="also require every artifact_refs entry to exist (rule TM024). Default: off.",
     )
     group.addoption(
-        "--torghut-evidence", dest="torghut_evidence", metavar="PATH", default=None,
+        "--torghut-evidence",
+        dest="torghut_evidence",
+        metavar="PATH",
+        default=None,
         help="write a machine-readable JSON evidence summary of the run to PATH. Default: none.",
     )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
@@ -95,8 +116,10 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("torghut_check_refs", "require artifact_refs to exist (default false)", type="bool", default=False)
     parser.addini("torghut_evidence", "path of the JSON evidence summary (default: none)", default="")
     parser.addini(
-        "torghut_unhealthy_drift_states", "drift_status values that are unhealthy",
-        type="args", default=list(DEFAULT_UNHEALTHY_DRIFT_STATES),
+        "torghut_unhealthy_drift_states",
+        "drift_status values that are unhealthy",
+        type="args",
+        default=list(DEFAULT_UNHEALTHY_DRIFT_STATES),
     )
     parser.addini("torghut_docs_url", "where rule documentation links point", default=DEFAULT_DOCS)
 

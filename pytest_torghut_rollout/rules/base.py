@@ -99,9 +99,7 @@ class Registry:
             raise ValueError(f"rule slug {rule.slug!r} must be lowercase words joined by '-'")
         for other in self._rules.values():
             if rule.id == other.id or rule.slug == other.slug:
-                raise DuplicateRuleError(
-                    f"rule {rule.name} reuses the id or slug of {other.name}"
-                )
+                raise DuplicateRuleError(f"rule {rule.name} reuses the id or slug of {other.name}")
         self._rules[rule.id] = rule
         return rule
 
@@ -120,9 +118,7 @@ class Registry:
     def for_kind(self, kind: ArtifactKind, *, opt_ins: Iterable[str] = ()) -> list[Rule]:
         """Rules that apply to ``kind``, the opt-in ones only when enabled."""
         enabled = set(opt_ins)
-        return [
-            r for r in self if kind in r.applies_to and (r.opt_in is None or r.opt_in in enabled)
-        ]
+        return [r for r in self if kind in r.applies_to and (r.opt_in is None or r.opt_in in enabled)]
 
 
 REGISTRY = Registry()
@@ -130,7 +126,7 @@ REGISTRY = Registry()
 
 def rule(
     *,
-    id: str,  # noqa: A002 - the registry's vocabulary
+    id: str,
     slug: str,
     title: str,
     source: str,
@@ -145,8 +141,15 @@ def rule(
     def register(check: CheckFn) -> CheckFn:
         registry.add(
             Rule(
-                id=id, slug=slug, title=title, source=source, statement=" ".join(statement.split()),
-                severity=severity, applies_to=tuple(applies_to), check=check, opt_in=opt_in,
+                id=id,
+                slug=slug,
+                title=title,
+                source=source,
+                statement=" ".join(statement.split()),
+                severity=severity,
+                applies_to=tuple(applies_to),
+                check=check,
+                opt_in=opt_in,
             )
         )
         return check
@@ -159,8 +162,10 @@ def routed(artifact: Artifact, rule_id: str, router: Callable[[SchemaIssue], str
     for issue in artifact.schema_issues:
         if router(issue) == rule_id:
             yield Finding(
-                pointer=issue.pointer, message=issue.message,
-                expected=issue.expected, found=issue.found,
+                pointer=issue.pointer,
+                message=issue.message,
+                expected=issue.expected,
+                found=issue.found,
             )
 
 
@@ -168,8 +173,6 @@ def glob_match(pattern: str, where: str) -> bool:
     """Match a JSON Pointer against ``/a/*/b`` (one segment) and ``/a/**`` (any depth)."""
     if pattern.endswith("/**"):
         head = pattern[:-3]
-        return glob_match(head, where) or any(
-            glob_match(head, where[: i]) for i in range(len(where)) if where[i] == "/"
-        )
+        return glob_match(head, where) or any(glob_match(head, where[:i]) for i in range(len(where)) if where[i] == "/")
     parts, actual = pattern.split("/"), where.split("/")
     return len(parts) == len(actual) and all(p in ("*", a) for p, a in zip(parts, actual, strict=True))

@@ -127,62 +127,93 @@ def evidence_path(data: dict[str, Any]) -> tuple[str, str] | None:
 # -- structural rules ---------------------------------------------------------------------
 
 rule(
-    id="TM001", slug="top-level-fields", title="Every top-level field is present, with its type",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM001",
+    slug="top-level-fields",
+    title="Every top-level field is present, with its type",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""Every manifest must include all of these top-level fields: schema_version, run_id,
     candidate_id, execution_context, requested_promotion_target, status, phase_count,
     phase_transitions, phases, runtime_governance, rollback_proof, artifact_refs,
     slo_contract_version, observation_summary.""",
 )(_structural("TM001"))
 rule(
-    id="TM002", slug="schema-version", title="schema_version is autonomy-phase-manifest-v1",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM002",
+    slug="schema-version",
+    title="schema_version is autonomy-phase-manifest-v1",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="`schema_version` = `autonomy-phase-manifest-v1`",
 )(_structural("TM002"))
 rule(
-    id="TM003", slug="slo-contract-version", title="slo_contract_version is governance-slo-v1",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM003",
+    slug="slo-contract-version",
+    title="slo_contract_version is governance-slo-v1",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="`slo_contract_version` = `governance-slo-v1`",
 )(_structural("TM003"))
 rule(
-    id="TM004", slug="execution-context", title="execution_context holds its five string keys",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM004",
+    slug="execution-context",
+    title="execution_context holds its five string keys",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""`execution_context`: `repository`, `base`, `head`, `artifactPath`, `priorityId`
     (READING.md: the five keys present, each a string; placeholder values are legal).""",
 )(_structural("TM004"))
 rule(
-    id="TM005", slug="promotion-target", title="requested_promotion_target is paper or live",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM005",
+    slug="promotion-target",
+    title="requested_promotion_target is paper or live",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""`requested_promotion_target` (`paper` | `live`) (READING.md: real lane runs can
     write `shadow`: that is a violation).""",
 )(_structural("TM005"))
 rule(
-    id="TM006", slug="manifest-status", title="The manifest status is pass or fail",
-    source=CONTRACT, applies_to=("manifest",), statement="`status` (`pass` | `fail`)",
+    id="TM006",
+    slug="manifest-status",
+    title="The manifest status is pass or fail",
+    source=CONTRACT,
+    applies_to=("manifest",),
+    statement="`status` (`pass` | `fail`)",
 )(_structural("TM006"))
 rule(
-    id="TM009", slug="phase-fields", title="Every phase carries its six fields, with their types",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM009",
+    slug="phase-fields",
+    title="Every phase carries its six fields, with their types",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""Every phase payload includes: `name`, `status`, `timestamp`, `slo_gates`,
     `observations`, `artifact_refs` (READING.md: `slo_gates` is a list of objects with `id` and
     `status`).""",
 )(_structural("TM009"))
 rule(
-    id="TM010", slug="phase-status", title="Every phase status is pass, fail, skip or skipped",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM010",
+    slug="phase-status",
+    title="Every phase status is pass, fail, skip or skipped",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""`status` (`pass`, `fail`, `skip`, `skipped`) (READING.md: an unknown phase status
     such as `blocked` is itself a violation, never a pass).""",
 )(_structural("TM010"))
 rule(
-    id="TM011", slug="timestamps", title="Every timestamp is RFC 3339 with an offset",
-    source=READING, applies_to=("manifest",),
+    id="TM011",
+    slug="timestamps",
+    title="Every timestamp is RFC 3339 with an offset",
+    source=READING,
+    applies_to=("manifest",),
     statement="""`timestamp` is RFC 3339 with an offset (`+00:00` and `Z` both occur; an impossible
     date such as February 30th is invalid); so is every other timestamp the suite reads
     (`created_at`, `updated_at` where present).""",
 )(_structural("TM011"))
 rule(
-    id="TM023", slug="governance-records", title="runtime_governance and rollback_proof are well formed",
-    source=READING, applies_to=("manifest",),
+    id="TM023",
+    slug="governance-records",
+    title="runtime_governance and rollback_proof are well formed",
+    source=READING,
+    applies_to=("manifest",),
     statement="""`runtime_governance` and `rollback_proof` are objects; they may lack a `status`
     key (older producers), and their `artifact_refs` need not be sorted.""",
 )(_structural("TM023"))
@@ -192,8 +223,11 @@ rule(
 
 
 @rule(
-    id="TM007", slug="phase-order", title="Phases are the seven canonical phases, in order",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM007",
+    slug="phase-order",
+    title="Phases are the seven canonical phases, in order",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""Phase order is fixed and authoritative for every manifest: gate-evaluation,
     promotion-prerequisites, rollback-readiness, drift-gate, paper-canary, runtime-governance,
     rollback-proof.""",
@@ -207,8 +241,10 @@ def check_phase_order(artifact: Artifact, context: CheckContext) -> Iterator[Fin
     for i, expected in enumerate(PHASE_ORDER):
         if i >= len(phases):
             yield Finding(
-                pointer=pointer("phases", i), message=f"phase {expected!r} is missing",
-                expected=f"{expected!r} at position {i + 1}", found="missing",
+                pointer=pointer("phases", i),
+                message=f"phase {expected!r} is missing",
+                expected=f"{expected!r} at position {i + 1}",
+                found="missing",
             )
             continue
         name = phases[i].get("name") if isinstance(phases[i], dict) else None
@@ -216,35 +252,45 @@ def check_phase_order(artifact: Artifact, context: CheckContext) -> Iterator[Fin
             yield Finding(
                 pointer=pointer("phases", i, "name"),
                 message=f"phase {i + 1} is {show(name)}, the canonical order has {expected!r}",
-                expected=show(expected), found=show(name),
+                expected=show(expected),
+                found=show(name),
             )
     for i in range(len(PHASE_ORDER), len(phases)):
         yield Finding(
-            pointer=pointer("phases", i), message=f"unexpected phase after {PHASE_ORDER[-1]!r}",
-            expected=f"{len(PHASE_ORDER)} phases", found=f"{len(phases)} phases",
+            pointer=pointer("phases", i),
+            message=f"unexpected phase after {PHASE_ORDER[-1]!r}",
+            expected=f"{len(PHASE_ORDER)} phases",
+            found=f"{len(phases)} phases",
         )
 
 
 @rule(
-    id="TM008", slug="phase-count", title="phase_count equals the number of phases",
-    source=READING, applies_to=("manifest",),
+    id="TM008",
+    slug="phase-count",
+    title="phase_count equals the number of phases",
+    source=READING,
+    applies_to=("manifest",),
     statement="`phase_count` equals the number of phases (and so 7).",
 )
 def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """phase_count must count the phases actually listed."""
     yield from routed(artifact, "TM008", route)
     count, phases = artifact.data.get("phase_count"), artifact.data.get("phases")
-    if isinstance(count, int) and not isinstance(count, bool) and isinstance(phases, list):
-        if count != len(phases):
-            yield Finding(
-                pointer="/phase_count", message=f"phase_count says {count} but {len(phases)} phases are listed",
-                expected=str(len(phases)), found=str(count),
-            )
+    if isinstance(count, int) and not isinstance(count, bool) and isinstance(phases, list) and count != len(phases):
+        yield Finding(
+            pointer="/phase_count",
+            message=f"phase_count says {count} but {len(phases)} phases are listed",
+            expected=str(len(phases)),
+            found=str(count),
+        )
 
 
 @rule(
-    id="TM012", slug="transition-adjacency", title="Transitions are the six adjacent canonical pairs",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM012",
+    slug="transition-adjacency",
+    title="Transitions are the six adjacent canonical pairs",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""`phase_transitions` must be derived only from the canonical phase list and must
     include transitions between each adjacent phase (READING.md: exactly the six adjacent
     canonical pairs, in order, each `{from, to, status}`).""",
@@ -260,7 +306,8 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
             yield Finding(
                 pointer=pointer("phase_transitions", i),
                 message=f"transition {source!r} -> {target!r} is missing",
-                expected=f"{{from: {source!r}, to: {target!r}}}", found="missing",
+                expected=f"{{from: {source!r}, to: {target!r}}}",
+                found="missing",
             )
             continue
         edge = transitions[i] if isinstance(transitions[i], dict) else {}
@@ -270,18 +317,24 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
                 yield Finding(
                     pointer=pointer("phase_transitions", i, key),
                     message=f"transition {i + 1} does not join adjacent phases",
-                    expected=f"{show(want)}{after}", found=show(edge.get(key)),
+                    expected=f"{show(want)}{after}",
+                    found=show(edge.get(key)),
                 )
     for i in range(len(ADJACENT_TRANSITIONS), len(transitions)):
         yield Finding(
-            pointer=pointer("phase_transitions", i), message="transition beyond the six adjacent pairs",
-            expected=f"{len(ADJACENT_TRANSITIONS)} transitions", found=f"{len(transitions)} transitions",
+            pointer=pointer("phase_transitions", i),
+            message="transition beyond the six adjacent pairs",
+            expected=f"{len(ADJACENT_TRANSITIONS)} transitions",
+            found=f"{len(transitions)} transitions",
         )
 
 
 @rule(
-    id="TM013", slug="transition-status", title="Each transition carries the status of the phase it leads to",
-    source=CONTRACT, applies_to=("manifest",),
+    id="TM013",
+    slug="transition-status",
+    title="Each transition carries the status of the phase it leads to",
+    source=CONTRACT,
+    applies_to=("manifest",),
     statement="""Transitions preserve the same failure state (READING.md: each transition's `status`
     equals the status of the phase it leads TO; `skip` and `skipped` mean the same).""",
 )
@@ -294,7 +347,8 @@ def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterat
     for i, edge in enumerate(transitions):
         if not isinstance(edge, dict) or "status" not in edge:
             continue
-        target = _phase(artifact.data, edge.get("to")) if isinstance(edge.get("to"), str) else None
+        to = edge.get("to")
+        target = _phase(artifact.data, to) if isinstance(to, str) else None
         if target is None:
             continue
         want = target[1].get("status")
@@ -302,13 +356,17 @@ def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterat
             yield Finding(
                 pointer=pointer("phase_transitions", i, "status"),
                 message=f"transition to {edge['to']!r} has another status than that phase",
-                expected=f"{show(want)} (status of /phases/{target[0]})", found=show(edge["status"]),
+                expected=f"{show(want)} (status of /phases/{target[0]})",
+                found=show(edge["status"]),
             )
 
 
 @rule(
-    id="TM014", slug="failure-policy", title="The manifest fails exactly when a phase fails",
-    source="contract: Failure policy", applies_to=("manifest",),
+    id="TM014",
+    slug="failure-policy",
+    title="The manifest fails exactly when a phase fails",
+    source="contract: Failure policy",
+    applies_to=("manifest",),
     statement="""manifest `status` is `fail` when any phase status is not `pass`/`skip`/`skipped`
     (READING.md: `status` is `fail` exactly when some phase status is not pass/skip/skipped).""",
 )
@@ -321,13 +379,17 @@ def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[
     if failing and status != "fail":
         i, phase_status = failing[0]
         yield Finding(
-            pointer="/status", message=f"status is 'pass' but /phases/{i}/status is {show(phase_status)}",
-            expected='"fail"', found=show(status),
+            pointer="/status",
+            message=f"status is 'pass' but /phases/{i}/status is {show(phase_status)}",
+            expected='"fail"',
+            found=show(status),
         )
     elif not failing and status != "pass":
         yield Finding(
-            pointer="/status", message="status is 'fail' but every phase passed or skipped",
-            expected='"pass"', found=show(status),
+            pointer="/status",
+            message="status is 'fail' but every phase passed or skipped",
+            expected='"pass"',
+            found=show(status),
         )
 
 
@@ -340,8 +402,11 @@ def _gates(phase: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @rule(
-    id="TM015", slug="slo-gates-declared", title="Every phase declares its required SLO gates",
-    source=SLO, applies_to=("manifest",),
+    id="TM015",
+    slug="slo-gates-declared",
+    title="Every phase declares its required SLO gates",
+    source=SLO,
+    applies_to=("manifest",),
     statement="""Each phase must declare SLO checks in `slo_gates` (gate-evaluation:
     slo_signal_count_minimum, slo_decision_count_minimum; promotion-prerequisites:
     slo_required_artifacts_present; rollback-readiness: slo_required_rollback_checks_present;
@@ -360,13 +425,18 @@ def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Itera
                 yield Finding(
                     pointer=pointer("phases", i, "slo_gates"),
                     message=f"phase {phase['name']!r} does not declare SLO gate {gate!r}",
-                    expected=f"a gate with id {gate!r}", found=show(declared),
+                    expected=f"a gate with id {gate!r}",
+                    found=show(declared),
                 )
 
 
 @rule(
-    id="TM016", slug="promotion-gate-entries", title="gate-evaluation carries the promotion gates' entries",
-    source=SLO, applies_to=("manifest",), severity=Severity.ADVISORY,
+    id="TM016",
+    slug="promotion-gate-entries",
+    title="gate-evaluation carries the promotion gates' entries",
+    source=SLO,
+    applies_to=("manifest",),
+    severity=Severity.ADVISORY,
     statement="""`gate-evaluation`: promotion gate-derived status checks (READING.md: ids like
     `gate0_data_integrity`; their absence is worth a warning, not a failure).""",
 )
@@ -381,13 +451,18 @@ def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> I
         yield Finding(
             pointer=pointer("phases", i, "slo_gates"),
             message="gate-evaluation lists no promotion gate entries (ids like gate0_data_integrity)",
-            expected="at least one promotion gate entry", found=show(ids),
+            expected="at least one promotion gate entry",
+            found=show(ids),
         )
 
 
 @rule(
-    id="TM017", slug="slo-gate-consistency", title="A passing or skipped phase has no failing required gate",
-    source=READING, applies_to=("manifest",), severity=Severity.ADVISORY,
+    id="TM017",
+    slug="slo-gate-consistency",
+    title="A passing or skipped phase has no failing required gate",
+    source=READING,
+    applies_to=("manifest",),
+    severity=Severity.ADVISORY,
     statement="""A phase that passes or skips while one of its required SLO gates fails is worth a
     warning (advisory), not a failure.""",
 )
@@ -402,7 +477,8 @@ def check_slo_gate_consistency(artifact: Artifact, context: CheckContext) -> Ite
                 yield Finding(
                     pointer=pointer("phases", i, "slo_gates", j, "status"),
                     message=f"phase {phase['name']!r} is {phase['status']!r} but its gate {gate['id']!r} failed",
-                    expected="a passing gate, or a failing phase", found=show(gate.get("status")),
+                    expected="a passing gate, or a failing phase",
+                    found=show(gate.get("status")),
                 )
 
 
@@ -421,8 +497,11 @@ def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
 
 
 @rule(
-    id="TM018", slug="paper-canary-outcome", title="paper-canary fails (paper) or skips (live) without a patch",
-    source=CANARY, applies_to=("manifest",),
+    id="TM018",
+    slug="paper-canary-outcome",
+    title="paper-canary fails (paper) or skips (live) without a patch",
+    source=CANARY,
+    applies_to=("manifest",),
     statement="""For `paper` target, missing patch => `fail`. For `live` target, missing patch =>
     `skip` (READING.md: whether a patch was produced is read from the paper-canary phase only).""",
 )
@@ -441,19 +520,24 @@ def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Ite
         yield Finding(
             pointer=pointer("phases", i, "status"),
             message="paper target and no strategy patch was produced, so paper-canary must fail",
-            expected='"fail"', found=show(status),
+            expected='"fail"',
+            found=show(status),
         )
     elif target == "live" and status not in SKIP_STATUSES:
         yield Finding(
             pointer=pointer("phases", i, "status"),
             message="live target and no strategy patch was produced, so paper-canary must skip",
-            expected='"skip" or "skipped"', found=show(status),
+            expected='"skip" or "skipped"',
+            found=show(status),
         )
 
 
 @rule(
-    id="TM019", slug="paper-canary-patch-ref", title="A produced patch is in paper-canary's artifact_refs",
-    source=CANARY, applies_to=("manifest",),
+    id="TM019",
+    slug="paper-canary-patch-ref",
+    title="A produced patch is in paper-canary's artifact_refs",
+    source=CANARY,
+    applies_to=("manifest",),
     statement="""Canary completion path is captured in phase artifact references (READING.md: a
     patch that was produced appears in the phase's `artifact_refs`).""",
 )
@@ -464,19 +548,21 @@ def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> I
         return
     i, phase = found
     produced, named = _patch(phase)
-    refs = phase.get("artifact_refs") if isinstance(phase.get("artifact_refs"), list) else []
+    refs: list[Any] = phase["artifact_refs"] if isinstance(phase.get("artifact_refs"), list) else []
     normalised = {os.path.normpath(r) for r in refs if isinstance(r, str)}
     if named is not None and os.path.normpath(named) not in normalised:
         yield Finding(
             pointer=pointer("phases", i, "artifact_refs"),
             message="the strategy patch is not among paper-canary's artifact_refs",
-            expected=f"a reference to {show(named)}", found=show(refs),
+            expected=f"a reference to {show(named)}",
+            found=show(refs),
         )
     elif produced and named is None and not refs:
         yield Finding(
             pointer=pointer("phases", i, "artifact_refs"),
             message="the patch gate says a patch exists but no reference names it",
-            expected="the patch path in artifact_refs", found="[]",
+            expected="the patch path in artifact_refs",
+            found="[]",
         )
 
 
@@ -484,9 +570,11 @@ def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> I
 
 
 @rule(
-    id="TM020", slug="runtime-governance-outcome",
+    id="TM020",
+    slug="runtime-governance-outcome",
     title="runtime-governance fails when a rollback is triggered or drift is unhealthy",
-    source=ROLLBACK, applies_to=("manifest",),
+    source=ROLLBACK,
+    applies_to=("manifest",),
     statement="""`runtime-governance` status becomes `fail` when runtime drift/rollback policy is
     triggered or when drift state is unhealthy (READING.md: `rollback_triggered` true anywhere, or
     `drift_status` in the configured unhealthy set, default `drift_detected unhealthy`).""",
@@ -505,14 +593,17 @@ def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) 
     yield Finding(
         pointer=pointer("phases", i, "status"),
         message=f"runtime-governance must fail because {cause}",
-        expected='"fail"', found=show(phase.get("status")),
+        expected='"fail"',
+        found=show(phase.get("status")),
     )
 
 
 @rule(
-    id="TM021", slug="rollback-proof-outcome",
+    id="TM021",
+    slug="rollback-proof-outcome",
     title="rollback-proof passes only without a rollback, or with existing evidence",
-    source=ROLLBACK, applies_to=("manifest",),
+    source=ROLLBACK,
+    applies_to=("manifest",),
     statement="""`rollback-proof` status becomes `pass` when not rollback-triggered; `pass` only when
     evidence path exists if rollback is triggered (READING.md: triggered, it may be `pass` only when
     `rollback_incident_evidence_path` or its alias is non-empty AND the file exists; otherwise it
@@ -528,8 +619,12 @@ def check_rollback_proof_outcome(artifact: Artifact, context: CheckContext) -> I
     trigger = rollback_trigger(artifact.data)
     if trigger is None:
         if status != "pass":
-            yield Finding(pointer=at, message="no rollback was triggered, so rollback-proof must pass",
-                          expected='"pass"', found=show(status))
+            yield Finding(
+                pointer=at,
+                message="no rollback was triggered, so rollback-proof must pass",
+                expected='"pass"',
+                found=show(status),
+            )
         return
     evidence = evidence_path(artifact.data)
     if evidence is None:
@@ -540,15 +635,25 @@ def check_rollback_proof_outcome(artifact: Artifact, context: CheckContext) -> I
         ok = resolution.exists
         proof = f"evidence {evidence[0]} = {show(evidence[1])}: {resolution.describe()}"
     if status == "pass" and not ok:
-        yield Finding(pointer=at, message=f"rollback triggered ({trigger}) but {proof}",
-                      expected='"fail" (no existing evidence)', found=show(status))
+        yield Finding(
+            pointer=at,
+            message=f"rollback triggered ({trigger}) but {proof}",
+            expected='"fail" (no existing evidence)',
+            found=show(status),
+        )
     elif status not in ("pass", "fail"):
-        yield Finding(pointer=at, message=f"rollback triggered ({trigger}): rollback-proof must pass or fail",
-                      expected='"pass" with evidence, else "fail"', found=show(status))
+        yield Finding(
+            pointer=at,
+            message=f"rollback triggered ({trigger}): rollback-proof must pass or fail",
+            expected='"pass" with evidence, else "fail"',
+            found=show(status),
+        )
 
 
 def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    lists: list[tuple[str, Any]] = [("/runtime_governance/artifact_refs", _dict(data.get("runtime_governance")).get("artifact_refs"))]
+    lists: list[tuple[str, Any]] = [
+        ("/runtime_governance/artifact_refs", _dict(data.get("runtime_governance")).get("artifact_refs"))
+    ]
     for name in ("runtime-governance", "rollback-proof"):
         found = _phase(data, name)
         if found:
@@ -560,9 +665,11 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 @rule(
-    id="TM022", slug="rollback-drift-evidence",
+    id="TM022",
+    slug="rollback-drift-evidence",
     title="On a rollback, the drift evidence files referenced exist",
-    source=ROLLBACK, applies_to=("manifest",),
+    source=ROLLBACK,
+    applies_to=("manifest",),
     statement="""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
     `drift_last_outcome_path` (READING.md: their values appear as `drift/drift-detection.json`,
     `drift/drift-action.json`, `drift/drift-outcome.json` entries in
@@ -576,13 +683,21 @@ def check_rollback_drift_evidence(artifact: Artifact, context: CheckContext) -> 
     for where, ref in _drift_refs(artifact.data):
         resolution = context.resolve(ref, artifact.root)
         if not resolution.exists:
-            yield Finding(pointer=where, message=f"drift evidence {ref} {resolution.describe()}",
-                          expected="an existing file inside the artifact trees", found=show(ref))
+            yield Finding(
+                pointer=where,
+                message=f"drift evidence {ref} {resolution.describe()}",
+                expected="an existing file inside the artifact trees",
+                found=show(ref),
+            )
 
 
 @rule(
-    id="TM024", slug="artifact-refs-exist", title="Every artifact reference exists (opt-in)",
-    source=READING, applies_to=("manifest",), opt_in="torghut_check_refs",
+    id="TM024",
+    slug="artifact-refs-exist",
+    title="Every artifact reference exists (opt-in)",
+    source=READING,
+    applies_to=("manifest",),
+    opt_in="torghut_check_refs",
     statement="""Other `artifact_refs` need not exist (production refs dangle by design and
     retention prunes old runs); an opt-in strict mode checks them.""",
 )
@@ -595,5 +710,9 @@ def check_artifact_refs_exist(artifact: Artifact, context: CheckContext) -> Iter
             if isinstance(ref, str):
                 resolution = context.resolve(ref, artifact.root)
                 if not resolution.exists:
-                    yield Finding(pointer=f"{where}/{j}", message=f"reference {resolution.describe()}",
-                                  expected="an existing file inside the artifact trees", found=show(ref))
+                    yield Finding(
+                        pointer=f"{where}/{j}",
+                        message=f"reference {resolution.describe()}",
+                        expected="an existing file inside the artifact trees",
+                        found=show(ref),
+                    )

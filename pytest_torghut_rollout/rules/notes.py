@@ -7,7 +7,7 @@ from typing import Any
 
 from ..contract import NOTE_OUTCOMES
 from ..discovery import MANIFEST_DIR, MANIFEST_NAME, note_number
-from ..model import Artifact, Finding, SchemaIssue, Severity, pointer, show
+from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity, pointer, show
 from .base import CheckContext, CheckFn, glob_match, routed, rule
 
 NOTES = "contract: Per-iteration notes artifact"
@@ -45,11 +45,17 @@ def outcome(data: dict[str, Any]) -> Any:
     return data.get("status", data.get("outcome"))
 
 
-SCHEDULER = ("scheduler-note",)
+SCHEDULER: tuple[ArtifactKind, ...] = ("scheduler-note",)
+_NUMBERED: tuple[ArtifactKind, ...] = ("scheduler-note", "lane-note")
+_LANE: tuple[ArtifactKind, ...] = ("lane-note",)
+_SERIES: tuple[ArtifactKind, ...] = ("notes-series",)
 
 rule(
-    id="TN002", slug="note-fields", title="A note records every required key, with its type",
-    source=FLOW, applies_to=SCHEDULER,
+    id="TN002",
+    slug="note-fields",
+    title="A note records every required key, with its type",
+    source=FLOW,
+    applies_to=SCHEDULER,
     statement="""The scheduler publishes a per-iteration notes artifact on every cycle and records:
     outcome, reason, phase manifest path, emergency-stop/rollback evidence path, throughput and
     recommendation trace identifiers (READING.md: the keys `phase_manifest_path`,
@@ -59,8 +65,11 @@ rule(
 
 
 @rule(
-    id="TN001", slug="note-recognised", title="Every notes file is a scheduler note or a lane note",
-    source=READING, applies_to=("scheduler-note", "lane-note", "unrecognised-note"),
+    id="TN001",
+    slug="note-recognised",
+    title="Every notes file is a scheduler note or a lane note",
+    source=READING,
+    applies_to=NOTE_KINDS,
     statement="""A file in a notes series that is neither a scheduler note (JSON, or Markdown with
     front matter) nor a recognisable lane note is a violation.""",
 )
@@ -68,15 +77,19 @@ def check_note_recognised(artifact: Artifact, context: CheckContext) -> Iterator
     """Only scheduler notes and lane stage notes may live in a notes series."""
     if artifact.kind == "unrecognised-note":
         yield Finding(
-            pointer="", message="neither a scheduler note nor a lane stage note",
+            pointer="",
+            message="neither a scheduler note nor a lane stage note",
             expected="a JSON object, Markdown with YAML front matter, or '# Autonomous lane iteration <n>'",
             found=show((artifact.data or {}).get("first_line", "")),
         )
 
 
 @rule(
-    id="TN003", slug="note-outcome", title="The note's outcome is one of the three scheduler outcomes",
-    source=FLOW, applies_to=SCHEDULER,
+    id="TN003",
+    slug="note-outcome",
+    title="The note's outcome is one of the three scheduler outcomes",
+    source=FLOW,
+    applies_to=SCHEDULER,
     statement="""outcome (`lane_completed`, `lane_execution_failed`, or `blocked_no_signal`)
     (READING.md: the outcome sits under the key `status`, or `outcome` in front matter).""",
 )
@@ -86,39 +99,53 @@ def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Fi
     data = artifact.data
     status, out = data.get("status"), data.get("outcome")
     if "status" in data and "outcome" in data and status != out:
-        yield Finding(pointer="/outcome", message="status and outcome disagree",
-                      expected=show(status), found=show(out))
+        yield Finding(pointer="/outcome", message="status and outcome disagree", expected=show(status), found=show(out))
     value = outcome(data)
     if value is None and ("status" in data or "outcome" in data):
         key = "status" if "status" in data else "outcome"
-        yield Finding(pointer=f"/{key}", message="the outcome is null",
-                      expected="one of " + ", ".join(NOTE_OUTCOMES), found="null")
+        yield Finding(
+            pointer=f"/{key}",
+            message="the outcome is null",
+            expected="one of " + ", ".join(NOTE_OUTCOMES),
+            found="null",
+        )
 
 
 @rule(
-    id="TN004", slug="note-reason", title="The note gives a non-empty reason",
-    source=FLOW, applies_to=SCHEDULER, statement="Each note records a non-empty `reason`.",
+    id="TN004",
+    slug="note-reason",
+    title="The note gives a non-empty reason",
+    source=FLOW,
+    applies_to=SCHEDULER,
+    statement="Each note records a non-empty `reason`.",
 )
 def check_note_reason(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """reason is a string with some text in it."""
     yield from routed(artifact, "TN004", route)
     reason = artifact.data.get("reason")
     if isinstance(reason, str) and reason and not reason.strip():
-        yield Finding(pointer="/reason", message="reason is only white space",
-                      expected="a non-empty reason", found=show(reason))
+        yield Finding(
+            pointer="/reason", message="reason is only white space", expected="a non-empty reason", found=show(reason)
+        )
 
 
 rule(
-    id="TN005", slug="note-timestamp", title="The note's timestamp is RFC 3339 with an offset",
-    source=READING, applies_to=SCHEDULER,
+    id="TN005",
+    slug="note-timestamp",
+    title="The note's timestamp is RFC 3339 with an offset",
+    source=READING,
+    applies_to=SCHEDULER,
     statement="""Each note records a timestamp; every timestamp the suite reads (a note's
     `timestamp`) is RFC 3339 with an offset.""",
 )(_structural("TN005"))
 
 
 @rule(
-    id="TN006", slug="completed-note-manifest", title="A lane_completed note names its manifest",
-    source=READING, applies_to=SCHEDULER,
+    id="TN006",
+    slug="completed-note-manifest",
+    title="A lane_completed note names its manifest",
+    source=READING,
+    applies_to=SCHEDULER,
     statement="""A `lane_completed` note names its manifest (manifest path and evidence path are
     null only for `blocked_no_signal` and `lane_execution_failed`).""",
 )
@@ -126,13 +153,20 @@ def check_completed_note_manifest(artifact: Artifact, context: CheckContext) -> 
     """lane_completed requires a non-empty phase_manifest_path."""
     path = artifact.data.get("phase_manifest_path")
     if outcome(artifact.data) == "lane_completed" and not (isinstance(path, str) and path.strip()):
-        yield Finding(pointer="/phase_manifest_path", message="a lane_completed note must name its manifest",
-                      expected="the path of the run's phase-manifest.json", found=show(path))
+        yield Finding(
+            pointer="/phase_manifest_path",
+            message="a lane_completed note must name its manifest",
+            expected="the path of the run's phase-manifest.json",
+            found=show(path),
+        )
 
 
 @rule(
-    id="TN007", slug="note-iteration", title="A note's own iteration number matches its file name",
-    source=READING, applies_to=("scheduler-note", "lane-note"),
+    id="TN007",
+    slug="note-iteration",
+    title="A note's own iteration number matches its file name",
+    source=READING,
+    applies_to=_NUMBERED,
     statement="""A note's `iteration` field, where present, equals its n (a lane note's heading
     `# Autonomous lane iteration <n>` likewise).""",
 )
@@ -143,13 +177,20 @@ def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[
     key, where = ("heading_iteration", "/heading") if artifact.kind == "lane-note" else ("iteration", "/iteration")
     value = data.get(key)
     if n is not None and isinstance(value, int) and not isinstance(value, bool) and value != n:
-        yield Finding(pointer=where, message=f"the note says iteration {value} but its file is {artifact.path.name}",
-                      expected=str(n), found=str(value))
+        yield Finding(
+            pointer=where,
+            message=f"the note says iteration {value} but its file is {artifact.path.name}",
+            expected=str(n),
+            found=str(value),
+        )
 
 
 @rule(
-    id="TN008", slug="note-manifest-crossref", title="A note's manifest, where present, is the run it names",
-    source=READING, applies_to=SCHEDULER,
+    id="TN008",
+    slug="note-manifest-crossref",
+    title="A note's manifest, where present, is the run it names",
+    source=READING,
+    applies_to=SCHEDULER,
     statement="""The scheduler records the phase manifest path (READING.md: references resolve
     against the artifact root, or through `--torghut-path-map`; a reference outside the given trees
     is reported as unresolvable). Retention may prune the manifest; when it is there, its `run_id`
@@ -163,21 +204,33 @@ def check_note_manifest_crossref(artifact: Artifact, context: CheckContext) -> I
         return
     resolution = context.resolve(path, artifact.root)
     if resolution.path is None:
-        yield Finding(pointer="/phase_manifest_path", message=f"manifest path is {resolution.describe()}",
-                      expected="a path inside the artifact trees", found=show(path))
+        yield Finding(
+            pointer="/phase_manifest_path",
+            message=f"manifest path is {resolution.describe()}",
+            expected="a path inside the artifact trees",
+            found=show(path),
+        )
         return
     manifest = context.read_json(resolution.path) if resolution.exists else None
     if not isinstance(manifest, dict):
         return  # pruned by retention, or broken: the manifest's own items say so
     for mine, theirs in (("autonomy_run_id", "run_id"), ("autonomy_candidate_id", "candidate_id")):
         if data.get(mine) is not None and manifest.get(theirs) != data.get(mine):
-            yield Finding(pointer=f"/{mine}", message=f"the manifest at {path} has another {theirs}",
-                          expected=show(manifest.get(theirs)), found=show(data.get(mine)))
+            yield Finding(
+                pointer=f"/{mine}",
+                message=f"the manifest at {path} has another {theirs}",
+                expected=show(manifest.get(theirs)),
+                found=show(data.get(mine)),
+            )
 
 
 @rule(
-    id="TN009", slug="lane-note-run-id", title="A lane note names the run of the manifest beside it",
-    source=READING, applies_to=("lane-note",), severity=Severity.ADVISORY,
+    id="TN009",
+    slug="lane-note-run-id",
+    title="A lane note names the run of the manifest beside it",
+    source=READING,
+    applies_to=_LANE,
+    severity=Severity.ADVISORY,
     statement="A lane note's `run_id` should equal the run id of the manifest beside it (advisory).",
 )
 def check_lane_note_run_id(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -185,13 +238,21 @@ def check_lane_note_run_id(artifact: Artifact, context: CheckContext) -> Iterato
     manifest = context.read_json(artifact.root / MANIFEST_DIR / MANIFEST_NAME)
     run_id = artifact.data.get("run_id")
     if isinstance(manifest, dict) and run_id is not None and manifest.get("run_id") != run_id:
-        yield Finding(pointer="/run_id", message="the lane note names another run than the manifest beside it",
-                      expected=show(manifest.get("run_id")), found=show(run_id))
+        yield Finding(
+            pointer="/run_id",
+            message="the lane note names another run than the manifest beside it",
+            expected=show(manifest.get("run_id")),
+            found=show(run_id),
+        )
 
 
 @rule(
-    id="TN010", slug="note-evidence-exists", title="A note's rollback evidence path exists",
-    source=FLOW, applies_to=SCHEDULER, severity=Severity.ADVISORY,
+    id="TN010",
+    slug="note-evidence-exists",
+    title="A note's rollback evidence path exists",
+    source=FLOW,
+    applies_to=SCHEDULER,
+    severity=Severity.ADVISORY,
     statement="""The scheduler records the emergency-stop/rollback evidence path (READING.md:
     retention never deletes `rollback-incidents/`, so a recorded incident should be there).""",
 )
@@ -201,16 +262,23 @@ def check_note_evidence_exists(artifact: Artifact, context: CheckContext) -> Ite
     if isinstance(path, str) and path.strip():
         resolution = context.resolve(path, artifact.root)
         if not resolution.exists:
-            yield Finding(pointer="/rollback_incident_evidence_path", message=f"evidence {resolution.describe()}",
-                          expected="an existing incident file", found=show(path))
+            yield Finding(
+                pointer="/rollback_incident_evidence_path",
+                message=f"evidence {resolution.describe()}",
+                expected="an existing incident file",
+                found=show(path),
+            )
 
 
 # -- series ---------------------------------------------------------------------------------
 
 
 @rule(
-    id="TN020", slug="note-file-names", title="Notes are named iteration-<n>.md, n without leading zeros",
-    source=NOTES, applies_to=("notes-series",),
+    id="TN020",
+    slug="note-file-names",
+    title="Notes are named iteration-<n>.md, n without leading zeros",
+    source=NOTES,
+    applies_to=_SERIES,
     statement="""Each scheduler cycle writes an evidence notes file at
     `${artifactPath}/notes/iteration-<n>.md` (READING.md: n a positive integer with no leading
     zeros).""",
@@ -219,13 +287,20 @@ def check_note_file_names(artifact: Artifact, context: CheckContext) -> Iterator
     """Every iteration-* file has a well-formed name."""
     for name in artifact.members:
         if note_number(name) is None:
-            yield Finding(pointer=pointer(name), message=f"{name} is not named iteration-<n>.md",
-                          expected="iteration-<n>.md, n = 1, 2, 3, … without leading zeros", found=show(name))
+            yield Finding(
+                pointer=pointer(name),
+                message=f"{name} is not named iteration-<n>.md",
+                expected="iteration-<n>.md, n = 1, 2, 3, … without leading zeros",
+                found=show(name),
+            )
 
 
 @rule(
-    id="TN021", slug="notes-contiguous", title="The series runs from 1 to its highest n with no gap",
-    source=NOTES, applies_to=("notes-series",),
+    id="TN021",
+    slug="notes-contiguous",
+    title="The series runs from 1 to its highest n with no gap",
+    source=NOTES,
+    applies_to=_SERIES,
     statement="""`n` increments from the existing highest `iteration-*` file in the notes folder
     (READING.md: a series runs 1..max with no gap; a gap is a deleted note: evidence lost).""",
 )
@@ -236,5 +311,9 @@ def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterato
         return
     missing = sorted(set(range(1, max(numbers) + 1)) - numbers)
     for n in missing:
-        yield Finding(pointer=pointer(f"iteration-{n}.md"), message=f"iteration-{n}.md is missing from the series",
-                      expected=f"iterations 1..{max(numbers)}", found=f"no iteration-{n}.md")
+        yield Finding(
+            pointer=pointer(f"iteration-{n}.md"),
+            message=f"iteration-{n}.md is missing from the series",
+            expected=f"iterations 1..{max(numbers)}",
+            found=f"no iteration-{n}.md",
+        )
