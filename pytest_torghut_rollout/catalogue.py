@@ -1,0 +1,64 @@
+"""Render the rule catalogue (``conformance/rules.md``) and schemas from the code."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .contract import manifest_schema, note_schema
+from .rules import REGISTRY, Rule
+
+HEADER = """\
+# Rule catalogue
+
+Generated from the rule registry by `torghut-rollout rules`; do not edit by hand
+(`tests/test_conformance_docs.py` fails when this file is out of date).
+
+Each rule enforces one statement of the rollout contract
+(`rollout-contract-v6-06.md`) as `READING.md` reads it. Test ids read
+`<artifact path>::<id>-<slug>`. A *required* rule fails the run; an *advisory*
+rule warns, and fails only with `--torghut-strict`. An *opt-in* rule runs only
+when its option is given.
+
+| Rule | Applies to | Severity | Title |
+|---|---|---|---|
+"""
+
+
+def _row(rule: Rule) -> str:
+    kinds = ", ".join(rule.applies_to)
+    severity = rule.severity.value + (" (opt-in)" if rule.opt_in else "")
+    return f"| [{rule.id}](#{rule.anchor}) `{rule.slug}` | {kinds} | {severity} | {rule.title} |"
+
+
+def _section(rule: Rule) -> str:
+    option = f"\n- Enabled by: `--{rule.opt_in.removeprefix('torghut_').replace('_', '-')}`" if rule.opt_in else ""
+    doc = (rule.check.__doc__ or "").strip().splitlines()
+    how = f"\n- Check: {doc[0]}" if doc else ""
+    return (
+        f'<a id="{rule.anchor}"></a>\n'
+        f"## {rule.id} `{rule.slug}`: {rule.title}\n\n"
+        f"- Severity: {rule.severity.value}\n"
+        f"- Applies to: {', '.join(rule.applies_to)}\n"
+        f"- Source: {rule.source}{option}{how}\n\n"
+        f"> {rule.statement}\n"
+    )
+
+
+def render_catalogue() -> str:
+    """The Markdown rule catalogue: a table, then one section per rule."""
+    rules = list(REGISTRY)
+    table = "\n".join(_row(r) for r in rules)
+    sections = "\n".join(_section(r) for r in rules)
+    return f"{HEADER}{table}\n\n{sections}"
+
+
+def render_schema(schema: dict[str, Any]) -> str:
+    """A schema as committed: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+SCHEMA_FILES: dict[str, Any] = {
+    "phase-manifest.schema.json": manifest_schema,
+    "iteration-note.schema.json": note_schema,
+}
