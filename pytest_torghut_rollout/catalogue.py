@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from .contract import manifest_schema, note_schema
@@ -11,7 +12,7 @@ from .rules import REGISTRY, Rule
 HEADER = """\
 # Rule catalogue
 
-Generated from the rule registry by `torghut-rollout rules`; do not edit by hand
+Generated from the rule registry (`torghut-rollout rules` prints it); do not edit by hand
 (`tests/test_conformance_docs.py` fails when this file is out of date).
 
 Each rule enforces one statement of the rollout contract
@@ -62,3 +63,15 @@ SCHEMA_FILES: dict[str, Any] = {
     "phase-manifest.schema.json": manifest_schema,
     "iteration-note.schema.json": note_schema,
 }
+
+
+def write_conformance(directory: Path | None = None) -> list[Path]:
+    """Regenerate ``conformance/`` (rules.md and the schemas); return the files written."""
+    target = directory or Path.cwd() / "conformance"
+    target.mkdir(parents=True, exist_ok=True)
+    written = [target / "rules.md"]
+    written[0].write_text(render_catalogue(), encoding="utf-8")
+    for name, schema in SCHEMA_FILES.items():
+        (target / name).write_text(render_schema(schema()), encoding="utf-8")
+        written.append(target / name)
+    return written
