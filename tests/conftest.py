@@ -1,0 +1,185 @@
+"""Shared fixtures: a small conforming artifact tree built from dicts, and xdist variants."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+RUN_ID = "57d5a9d770b0e86281e11ac3"
+CANDIDATE_ID = "cand-57d5a9d770b0"
+STAMP = "2026-04-02T09:30:41.507112+00:00"
+PATCH = "paper-candidate/strategy-configmap-patch.yaml"
+DRIFT_REFS = ["drift/drift-action.json", "drift/drift-detection.json", "drift/drift-outcome.json"]
+PHASES = (
+    "gate-evaluation",
+    "promotion-prerequisites",
+    "rollback-readiness",
+    "drift-gate",
+    "paper-canary",
+    "runtime-governance",
+    "rollback-proof",
+)
+
+
+def _gate(gate_id: str, threshold: Any = None, value: Any = None) -> dict[str, Any]:
+    return {"id": gate_id, "status": "pass", "threshold": threshold, "value": value}
+
+
+def _phase(name: str, gates: list[dict[str, Any]], observations: dict[str, Any], refs: list[str]) -> dict[str, Any]:
+    return {
+        "name": name,
+        "status": "pass",
+        "timestamp": STAMP,
+        "slo_gates": gates,
+        "observations": observations,
+        "artifact_refs": refs,
+    }
+
+
+def conforming_manifest() -> dict[str, Any]:
+    """A passing paper-target manifest in the shape production writes, with relative paths."""
+    governance = {
+        "requested_promotion_target": "paper",
+        "drift_status": "stable",
+        "rollback_triggered": False,
+        "rollback_incident_evidence_path": "",
+        "artifact_refs": list(DRIFT_REFS),
+        "status": "pass",
+    }
+    return {
+        "schema_version": "autonomy-phase-manifest-v1",
+        "run_id": RUN_ID,
+        "candidate_id": CANDIDATE_ID,
+        "execution_context": {
+            "repository": "proompteng/lab",
+            "base": "main",
+            "head": "agentruns/torghut-autonomy-20260402T093000",
+            "artifactPath": "run1",
+            "priorityId": "",
+        },
+        "requested_promotion_target": "paper",
+        "created_at": STAMP,
+        "updated_at": "2026-04-02T09:30:00.218734+00:00",
+        "phase_count": 7,
+        "phase_transitions": [{"from": a, "to": b, "status": "pass"} for a, b in zip(PHASES, PHASES[1:])],
+        "status": "pass",
+        "observation_summary": {"signal_count": 412, "has_signals": True},
+        "phases": [
+            _phase(
+                "gate-evaluation",
+                [
+                    _gate("gate0_data_integrity"),
+                    _gate("slo_signal_count_minimum", 1, 412),
+                    _gate("slo_decision_count_minimum", 1, 37),
+                ],
+                {"recommended_mode": "paper"},
+                [],
+            ),
+            _phase("promotion-prerequisites", [_gate("slo_required_artifacts_present", 1, 1)], {}, [PATCH]),
+            _phase("rollback-readiness", [_gate("slo_required_rollback_checks_present", 3, 3)], {}, []),
+            _phase("drift-gate", [_gate("slo_drift_gate_allowed", True, True)], {}, list(DRIFT_REFS)),
+            _phase(
+                "paper-canary",
+                [_gate("slo_paper_canary_patch_present", "patch exists for paper target", PATCH)],
+                {"target": "paper", "patch_path": PATCH},
+                [PATCH],
+            ),
+            _phase(
+                "runtime-governance",
+                [_gate("slo_runtime_rollback_not_triggered", False, False)],
+                {"drift_status": "stable", "rollback_triggered": False},
+                list(DRIFT_REFS),
+            ),
+            _phase(
+                "rollback-proof",
+                [_gate("slo_rollback_evidence_required_when_triggered", True, False)],
+                {"rollback_triggered": False, "rollback_incident_evidence_path": ""},
+                list(DRIFT_REFS),
+            ),
+        ],
+        "runtime_governance": governance,
+        "rollback_proof": copy.deepcopy(governance),
+        "artifact_refs": [*DRIFT_REFS, PATCH],
+        "slo_contract_version": "governance-slo-v1",
+    }
+
+
+def scheduler_note(iteration: int) -> dict[str, Any]:
+    """A scheduler note in the JSON encoding; iteration 1 found no signal, later ones completed run1."""
+    completed = iteration > 1
+    return {
+        "iteration": iteration,
+        "status": "lane_completed" if completed else "blocked_no_signal",
+        "timestamp": f"2026-04-02T09:{25 + iteration:02d}:00+00:00",
+        "reason": "completed" if completed else "no_signals_in_window",
+        "promotion_target": "paper",
+        "phase_manifest_path": "run1/rollout/phase-manifest.json" if completed else None,
+        "autonomy_run_id": RUN_ID if completed else None,
+        "autonomy_candidate_id": CANDIDATE_ID if completed else None,
+        "recommendation_trace_id": "3eb9d99026105d302ceebfda" if completed else None,
+        "emergency_stop_active": False,
+        "rollback_incident_evidence_path": None,
+        "throughput": {"signal_count": 412 if completed else 0},
+    }
+
+
+def write_json(path: Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON, creating parent directories."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def write_run(root: Path, manifest: dict[str, Any] | None = None, *, run: str = "run1") -> Path:
+    """Write one run directory (manifest plus the drift files and patch it references); return the manifest."""
+    run_dir = root / run
+    for ref in DRIFT_REFS:
+        write_json(run_dir / ref, {"run_id": RUN_ID})
+    (run_dir / PATCH).parent.mkdir(parents=True, exist_ok=True)
+    (run_dir / PATCH).write_text("kind: ConfigMap\n", encoding="utf-8")
+    return write_json(run_dir / "rollout" / "phase-manifest.json", manifest or conforming_manifest())
+
+
+def write_notes(root: Path, count: int = 2) -> Path:
+    """Write a JSON scheduler notes series ``iteration-1.md``..``iteration-<count>.md``; return ``notes/``."""
+    for n in range(1, count + 1):
+        write_json(root / "notes" / f"iteration-{n}.md", scheduler_note(n))
+    return root / "notes"
+
+
+TreeWriter = Callable[..., Path]
+
+
+@pytest.fixture
+def write_tree(pytester: pytest.Pytester) -> TreeWriter:
+    """Return a function writing a conforming tree (``run1/`` plus ``notes/``) under ``pytester.path``.
+
+    ``write_tree(name="artifacts", manifest=None, notes=2)`` returns the tree's root; pass a
+    changed manifest dict to make it violate a rule, ``notes=0`` to leave the notes out.
+    """
+
+    def write(name: str = "artifacts", manifest: dict[str, Any] | None = None, notes: int = 2) -> Path:
+        root = pytester.path / name
+        write_run(root, manifest)
+        if notes:
+            write_notes(root, notes)
+        return root
+
+    return write
+
+
+@pytest.fixture
+def artifacts(write_tree: TreeWriter) -> Path:
+    """A conforming tree at ``<pytester.path>/artifacts``: a manifest and a two-note series (2 artifacts)."""
+    return write_tree()
+
+
+@pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")])
+def xdist_args(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Extra arguments running the inner pytest without and with two xdist workers."""
+    yield list(request.param)
