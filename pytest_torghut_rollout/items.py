@@ -109,8 +109,14 @@ class RuleItem(pytest.Item):
         self.stash[OUTCOME_KEY] = "violation" if counts else "advisory"
         if counts:
             raise RuleViolation(text)
-        # Point the warning at the artifact, not at this module.
-        warnings.warn_explicit(TorghutAdvisoryWarning(text), TorghutAdvisoryWarning, artifact.display, 0)
+        try:
+            # Point the warning at the artifact, not at this module.
+            warnings.warn_explicit(TorghutAdvisoryWarning(text), TorghutAdvisoryWarning, artifact.display, 0)
+        except TorghutAdvisoryWarning as exc:
+            # Warning filters made it an error (-W error, filterwarnings = error): that is a
+            # violation with the usual text, not a crash with a traceback.
+            self.stash[OUTCOME_KEY] = "violation"
+            raise RuleViolation(text) from exc
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         """Domain text without a traceback for violations; the usual report for real bugs."""

@@ -44,12 +44,17 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
-        report.user_properties.append(("torghut_discovery", json.dumps(item.by_kind, sort_keys=True)))
+        properties = [("torghut_discovery", json.dumps(item.by_kind, sort_keys=True))]
+    elif isinstance(item, RuleItem):
+        properties = item_properties(item, settings)
+    else:
         return
+    # Each report copies item.user_properties when it is made, and JUnit XML writes the
+    # properties of the teardown report: record them on the item as well as on this report.
+    item.user_properties.extend(properties)
+    report.user_properties.extend(properties)
     if not isinstance(item, RuleItem):
         return
-    properties = item_properties(item, settings)
-    report.user_properties.extend(properties)
     findings = item.stash.get(FINDINGS_KEY, [])
     if findings:
         evidence = json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True)
@@ -83,7 +88,9 @@ class EvidenceRecorder:
     discovery_failed: bool = False
 
     def record(self, report: pytest.TestReport) -> None:
-        """Take what a report says about a torghut check."""
+        """Take what a report says about a torghut check (once: from its call or failed setup)."""
+        if report.when != "call" and not (report.when == "setup" and report.failed):
+            return
         props = dict(report.user_properties)
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))

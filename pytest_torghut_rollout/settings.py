@@ -134,9 +134,15 @@ def read_settings(config: pytest.Config) -> Settings | None:
     for path in artifacts:
         if not path.exists():
             raise pytest.UsageError(f"--torghut-artifacts path does not exist: {path}")
-    maps = option.torghut_path_map or config.getini("torghut_path_map")
+    maps = option.torghut_path_map
+    base = config.invocation_params.dir
+    if not maps:
+        # Like torghut_artifacts (an ini "paths" key), a relative NEW in the ini file is
+        # relative to that file, not to wherever pytest happens to be started.
+        maps = config.getini("torghut_path_map")
+        base = config.inipath.parent if config.inipath is not None else base
     try:
-        mappings = tuple(PathMapping.parse(m, base=config.invocation_params.dir) for m in maps)
+        mappings = tuple(PathMapping.parse(m, base=base) for m in maps)
         min_artifacts = (
             option.torghut_min_artifacts
             if option.torghut_min_artifacts is not None

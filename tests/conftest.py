@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ def conforming_manifest() -> dict[str, Any]:
         "created_at": STAMP,
         "updated_at": "2026-04-02T09:30:00.218734+00:00",
         "phase_count": 7,
-        "phase_transitions": [{"from": a, "to": b, "status": "pass"} for a, b in zip(PHASES, PHASES[1:])],
+        "phase_transitions": [{"from": a, "to": b, "status": "pass"} for a, b in pairwise(PHASES)],
         "status": "pass",
         "observation_summary": {"signal_count": 412, "has_signals": True},
         "phases": [
@@ -156,16 +157,30 @@ TreeWriter = Callable[..., Path]
 
 
 @pytest.fixture
-def write_tree(pytester: pytest.Pytester) -> TreeWriter:
-    """Return a function writing a conforming tree (``run1/`` plus ``notes/``) under ``pytester.path``.
+def manifest() -> dict[str, Any]:
+    """A fresh conforming manifest dict, for a test to break before writing it with ``write_tree``."""
+    return conforming_manifest()
 
-    ``write_tree(name="artifacts", manifest=None, notes=2)`` returns the tree's root; pass a
-    changed manifest dict to make it violate a rule, ``notes=0`` to leave the notes out.
+
+@pytest.fixture
+def write_tree(pytester: pytest.Pytester) -> TreeWriter:
+    """Return ``write(name="artifacts", manifest=None, notes=2, runs=("run1",))``, which writes a tree.
+
+    The tree goes to ``<pytester.path>/<name>``: one run directory per name in ``runs``
+    (``rollout/phase-manifest.json`` plus the drift files and patch it references) and a JSON
+    scheduler notes series ``notes/iteration-1.md``..``iteration-<notes>.md`` (none for
+    ``notes=0``). ``manifest`` (default: conforming) is written into every run. Returns the root.
     """
 
-    def write(name: str = "artifacts", manifest: dict[str, Any] | None = None, notes: int = 2) -> Path:
+    def write(
+        name: str = "artifacts",
+        manifest: dict[str, Any] | None = None,
+        notes: int = 2,
+        runs: tuple[str, ...] = ("run1",),
+    ) -> Path:
         root = pytester.path / name
-        write_run(root, manifest)
+        for run in runs:
+            write_run(root, manifest, run=run)
         if notes:
             write_notes(root, notes)
         return root
@@ -180,6 +195,6 @@ def artifacts(write_tree: TreeWriter) -> Path:
 
 
 @pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")])
-def xdist_args(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+def xdist_args(request: pytest.FixtureRequest) -> list[str]:
     """Extra arguments running the inner pytest without and with two xdist workers."""
-    yield list(request.param)
+    return list(request.param)
