@@ -129,6 +129,22 @@ class RuleItem(pytest.Item):
         return self.artifact.path, None, f"[torghut] {self.rule.id} {self.rule.slug}"
 
 
+class DiscoveryCollector(pytest.Collector):
+    """The ``torghut`` node: holds the discovery test of the run."""
+
+    def __init__(self, *, found: int, by_kind: dict[str, int], error: str | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.found = found
+        self.by_kind = by_kind
+        self.error = error
+
+    def collect(self) -> Iterator[DiscoveryItem]:
+        """The single ``torghut::discovery`` item."""
+        yield DiscoveryItem.from_parent(
+            self, name="discovery", found=self.found, by_kind=self.by_kind, error=self.error
+        )
+
+
 class DiscoveryItem(pytest.Item):
     """Fails when the artifacts paths held fewer artifacts than required."""
 

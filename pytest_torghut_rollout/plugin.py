@@ -9,15 +9,13 @@ import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
-from .items import MARKER, ArtifactFile, DiscoveryItem
+from .items import MARKER, ArtifactFile, DiscoveryCollector
 from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .settings import Settings, add_options, read_settings
-
-DISCOVERY_NODEID = "torghut::discovery"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -66,16 +64,11 @@ class Conformance:
             artifacts, error = [], str(exc)
         kinds = Counter(a.kind for a in artifacts)
         found = kinds["manifest"] + kinds["notes-series"]
-        ours: list[pytest.Item] = [
-            DiscoveryItem.from_parent(
-                session,
-                name="discovery",
-                nodeid=DISCOVERY_NODEID,
-                found=found,
-                by_kind=dict(sorted(kinds.items())),
-                error=error,
-            )
-        ]
+        # A collector of its own, so the discovery test is counted and reported like the rest.
+        status = DiscoveryCollector.from_parent(
+            session, name="torghut", nodeid="torghut", found=found, by_kind=dict(sorted(kinds.items())), error=error
+        )
+        ours: list[pytest.Item] = list(session.genitems(status))
         for artifact in artifacts:
             ours.extend(session.genitems(self._collector(session, artifact)))
         items.extend(ours)

@@ -184,7 +184,7 @@ class EvidenceRecorder:
         if totals["error"]:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed:
-            yield "Discovery failed: too few artifacts were found, so this run cannot pass."
+            yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
 
 
 def _n(count: int, noun: str) -> str:

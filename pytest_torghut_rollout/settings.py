@@ -131,9 +131,10 @@ def read_settings(config: pytest.Config) -> Settings | None:
     artifacts = [Path(p) for p in cli_paths] if cli_paths else list(config.getini("torghut_artifacts"))
     if not artifacts:
         return None
+    source = "--torghut-artifacts" if cli_paths else f"torghut_artifacts (in {config.inipath})"
     for path in artifacts:
         if not path.exists():
-            raise pytest.UsageError(f"--torghut-artifacts path does not exist: {path}")
+            raise pytest.UsageError(f"{source} path does not exist: {path}")
     maps = option.torghut_path_map
     base = config.invocation_params.dir
     if not maps:

@@ -536,7 +536,7 @@ def test_empty_directory_fails_only_the_discovery_test(pytester: pytest.Pytester
         [
             "discovery: found 0 artifacts, at least 1 required",
             "0 checks of 0 artifacts against the rollout contract.",
-            "Discovery failed: too few artifacts were found, so this run cannot pass.",
+            "Discovery failed, so this run cannot pass; see torghut::discovery above.",
         ]
     )
 
@@ -758,3 +758,16 @@ def test_violating_tree_fails_the_same_node_ids_with_and_without_xdist(
     assert f"{MANIFEST_ID}::TM005-promotion-target" in failed_ids(serial)
     assert f"{MANIFEST_ID}::TM012-transition-adjacency" in failed_ids(serial)
     assert len(failed_ids(serial)) == 2 + NOTE_RULES  # TM005, TM012 and every check of the broken note
+
+
+def test_missing_artifacts_path_from_the_ini_file_names_the_ini_key(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\ntorghut_artifacts = gone\n")
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*torghut_artifacts (in *tox.ini) path does not exist: *gone"])
+
+
+def test_collected_count_includes_the_discovery_test(pytester: pytest.Pytester, artifacts: Path) -> None:
+    result = pytester.runpytest(artifacts_arg(artifacts), "--collect-only", "-q")
+    ids = [line for line in result.outlines if "::" in line]
+    result.stdout.fnmatch_lines([f"{len(ids)} tests collected*"])
