@@ -1,0 +1,396 @@
+"""The fixture corpus: conforming trees find nothing; each invalid case trips exactly its listed rules.
+
+Unit level: rules run on discovered artifacts with no pytest plugin involved. Plugin level:
+the same trees through ``pytest --torghut-artifacts`` in-process (pytester).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_torghut_rollout.contract import SKIP_STATUSES
+from pytest_torghut_rollout.discovery import artifact_trees, discover
+from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
+from pytest_torghut_rollout.paths import PathMapping, Resolver
+from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+VALID = FIXTURES / "valid"
+VALID_ABSOLUTE = FIXTURES / "valid-absolute"
+INVALID = FIXTURES / "invalid"
+PRODUCTION_PREFIX = "/tmp/torghut/autonomy"
+CHECK_REFS = "torghut_check_refs"
+CASE_KEYS = frozenset({"description", "rule", "fails", "options"})
+CASE_OPTIONS = frozenset({"check_refs", "strict"})
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+FAILED_RULE = re.compile(r"^FAILED \S+::(T[MN][0-9]{3}-[a-z0-9-]+)", re.MULTILINE)
+#: Plugins unrelated to the checks; the per-case runs leave them out, since an in-process run
+#: re-imports every plugin it loads (the full set is exercised on the conforming tree).
+UNRELATED_PLUGINS = (
+    "html",
+    "html_fixtures",
+    "metadata",
+    "xdist",
+    "xdist.looponfail",
+    "allure_pytest",
+    "hypothesispytest",
+)
+ADVISORY_WARNING = "pytest_torghut_rollout.items.TorghutAdvisoryWarning"
+#: This suite's filterwarnings=error reaches into in-process runs; let advisory warnings be warnings there.
+show_advisories = pytest.mark.filterwarnings(f"always::{ADVISORY_WARNING}")
+
+#: Cases that expose a bug outside this corpus; strict xfail, so the fix makes them fail until removed here.
+# -- loading -----------------------------------------------------------------------------------
+
+
+def _context(path: Path, mappings: Sequence[PathMapping] = ()) -> CheckContext:
+    """The context the plugin builds for ``--torghut-artifacts=path``."""
+    return CheckContext(resolver=Resolver(artifact_trees([path]), mappings))
+
+
+def _findings_by_rule(
+    path: Path, *, mappings: Sequence[PathMapping] = (), opt_ins: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """Rule id -> '<artifact>: <message>' for every finding on every artifact under ``path``."""
+    context = _context(path, mappings)
+    found: dict[str, list[str]] = {}
+    for artifact in discover([path]):
+        for rule_id, findings in check_artifact(artifact, context, opt_ins=opt_ins).items():
+            found.setdefault(rule_id, []).extend(f"{artifact.display}: {f.message}" for f in findings)
+    return found
+
+
+def _absolute_map() -> PathMapping:
+    return PathMapping(old=PRODUCTION_PREFIX, new=VALID_ABSOLUTE.absolute())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One ``invalid/<RULE-ID>/<slug>/`` directory and its ``case.json``."""
+
+    path: Path
+    spec: dict[str, Any]
+
+    @property
+    def rule(self) -> str:
+        return str(self.spec["rule"])
+
+    @property
+    def fails(self) -> set[str]:
+        return set(self.spec["fails"])
+
+    @property
+    def options(self) -> dict[str, Any]:
+        options: dict[str, Any] = self.spec.get("options", {})
+        return options
+
+    @property
+    def opt_ins(self) -> tuple[str, ...]:
+        return (CHECK_REFS,) if self.options.get("check_refs") else ()
+
+    @property
+    def plugin_args(self) -> list[str]:
+        args = [f"--torghut-artifacts={self.path}", "-p", "no:cacheprovider"]
+        for plugin in UNRELATED_PLUGINS:
+            args += ["-p", f"no:{plugin}"]
+        if self.options.get("check_refs"):
+            args.append("--torghut-check-refs")
+        if self.options.get("strict"):
+            args.append("--torghut-strict")
+        return args
+
+
+def _load_case(path: Path) -> Case:
+    return Case(path=path, spec=json.loads((path / "case.json").read_text(encoding="utf-8")))
+
+
+CASE_DIRS = sorted(p for p in INVALID.glob("*/*") if p.is_dir())
+
+
+def _case_params() -> list[Any]:
+    params = []
+    for path in CASE_DIRS:
+        case_id = f"{path.parent.name}/{path.name}"
+        params.append(pytest.param(path, id=case_id))
+    return params
+
+
+VALID_ARTIFACTS = discover([VALID])
+
+
+# -- unit level --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("artifact", VALID_ARTIFACTS, ids=[a.display for a in VALID_ARTIFACTS])
+def test_conforming_artifact_has_no_findings(artifact: Artifact) -> None:
+    results = check_artifact(artifact, _context(VALID))
+    listed = {rule_id: [f.message for f in findings] for rule_id, findings in results.items()}
+    assert listed == {}
+
+
+@pytest.mark.parametrize("case_dir", _case_params())
+def test_invalid_case_trips_exactly_its_listed_rules(case_dir: Path) -> None:
+    case = _load_case(case_dir)
+    artifacts = discover([case.path])
+    assert artifacts, "the case holds no artifact"
+    assert all(a.path.name != "case.json" for a in artifacts)
+    found = _findings_by_rule(case.path, opt_ins=case.opt_ins)
+    assert set(found) == case.fails, found
+    assert case.rule in found
+
+
+@pytest.mark.parametrize(
+    "case_id", ["TM021/evidence-path-escapes-tree", "TM024/ref-escapes-tree", "TN008/manifest-path-escapes-tree"]
+)
+def test_reference_escaping_the_tree_is_reported_unresolvable(case_id: str) -> None:
+    case = _load_case(INVALID / case_id)
+    messages = _findings_by_rule(case.path, opt_ins=case.opt_ins)[case.rule]
+    assert messages
+    assert all("unresolvable" in m and "outside the artifact trees" in m for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("case_id", "kind", "error"),
+    [
+        ("TM001/manifest-not-json", "manifest", "invalid JSON"),
+        ("TN001/note-broken-json", "scheduler-note", "invalid JSON note"),
+        ("TN001/front-matter-never-closed", "scheduler-note", "never closed"),
+    ],
+)
+def test_unparsable_artifact_fails_every_rule_of_its_kind_with_the_parse_error(
+    case_id: str, kind: ArtifactKind, error: str
+) -> None:
+    case = _load_case(INVALID / case_id)
+    found = _findings_by_rule(case.path)
+    assert set(found) == {r.id for r in REGISTRY.for_kind(kind)} == case.fails
+    assert all(error in m for messages in found.values() for m in messages)
+
+
+def test_absolute_tree_conforms_through_the_path_map() -> None:
+    assert _findings_by_rule(VALID_ABSOLUTE, mappings=[_absolute_map()]) == {}
+
+
+def test_absolute_tree_without_the_path_map_reports_unresolvable_references() -> None:
+    found = _findings_by_rule(VALID_ABSOLUTE)
+    # Evidence and drift files of the rollback, the note's manifest and its evidence.
+    assert set(found) == {"TM021", "TM022", "TN008", "TN010"}
+    for messages in found.values():
+        assert all("outside the artifact trees" in m for m in messages), messages
+
+
+# -- meta: the corpus itself -------------------------------------------------------------------
+
+
+def test_every_registered_rule_has_an_invalid_case() -> None:
+    covered = {path.parent.name for path in CASE_DIRS}
+    assert {r.id for r in REGISTRY} - covered == set()
+
+
+def test_invalid_tree_holds_only_rule_directories_of_case_directories() -> None:
+    stray = [p for p in INVALID.iterdir() if not p.is_dir() or p.name not in REGISTRY]
+    stray += [p for rule_dir in INVALID.iterdir() if rule_dir.is_dir() for p in rule_dir.iterdir() if not p.is_dir()]
+    assert stray == []
+
+
+@pytest.mark.parametrize("case_dir", CASE_DIRS, ids=[f"{p.parent.name}/{p.name}" for p in CASE_DIRS])
+def test_invalid_case_json_is_filed_under_its_registered_rule(case_dir: Path) -> None:
+    case = _load_case(case_dir)
+    spec = case.spec
+    assert set(spec) <= CASE_KEYS
+    assert {"description", "rule", "fails"} <= set(spec)
+    assert case_dir.parent.name in REGISTRY
+    assert spec["rule"] == case_dir.parent.name
+    assert SLUG.fullmatch(case_dir.name)
+    description = spec["description"]
+    assert isinstance(description, str)
+    assert description.endswith(".")
+    assert description.strip() == description
+    assert "\n" not in description
+    assert isinstance(spec["fails"], list)
+    assert spec["fails"] == sorted(set(spec["fails"]))
+    assert all(rule_id in REGISTRY for rule_id in spec["fails"])
+    assert spec["rule"] in spec["fails"]
+    assert set(case.options) <= CASE_OPTIONS
+    assert all(isinstance(v, bool) for v in case.options.values())
+    opt_in = {REGISTRY[r].opt_in for r in spec["fails"]} - {None}
+    assert opt_in <= set(case.opt_ins), "a case that trips an opt-in rule must enable it"
+    if REGISTRY[case.rule].severity is Severity.ADVISORY:
+        # So that the case warns by default and fails only with --torghut-strict.
+        assert all(REGISTRY[r].severity is Severity.ADVISORY for r in spec["fails"])
+
+
+def test_no_conforming_fixture_trips_any_rule() -> None:
+    kinds = {a.kind for a in VALID_ARTIFACTS}
+    assert kinds == {"manifest", "notes-series", "scheduler-note", "lane-note"}
+    assert _findings_by_rule(VALID) == {}
+
+
+# -- meta: the conforming trees cover the real-producer quirks READING.md calls legal --------------
+
+
+def _of(kind: ArtifactKind) -> Iterator[Artifact]:
+    return (a for a in VALID_ARTIFACTS if a.kind == kind)
+
+
+def _manifests() -> Iterator[dict[str, Any]]:
+    return (a.data for a in _of("manifest"))
+
+
+def _phase(manifest: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in manifest["phases"] if p["name"] == name)
+
+
+def _timestamps(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("timestamp", "created_at", "updated_at") and isinstance(item, str):
+                yield item
+            yield from _timestamps(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _timestamps(item)
+
+
+def _text(note: Artifact) -> str:
+    return note.path.read_text(encoding="utf-8").lstrip()
+
+
+def _form(note: Artifact) -> str:
+    return _text(note)[:1]
+
+
+def _resolves_missing(ref: str, artifact: Artifact) -> bool:
+    resolution = _context(VALID).resolve(ref, artifact.root)
+    return resolution.path is not None and not resolution.exists
+
+
+def _note_outcome(artifact: Artifact) -> Any:
+    return artifact.data.get("status", artifact.data.get("outcome"))
+
+
+QUIRKS: dict[str, Callable[[], bool]] = {
+    "json-note": lambda: any(_form(n) == "{" and "status" in n.data for n in _of("scheduler-note")),
+    "front-matter-outcome": lambda: any(_form(n) == "-" and "outcome" in n.data for n in _of("scheduler-note")),
+    "front-matter-status": lambda: any(_form(n) == "-" and "status" in n.data for n in _of("scheduler-note")),
+    "autonomous-lane-note": lambda: any(_text(n).startswith("# Autonomous lane iteration") for n in _of("lane-note")),
+    "alpha-lane-note": lambda: any(_text(n).startswith("# Alpha lane iteration") for n in _of("lane-note")),
+    "skip-and-skipped": lambda: any(
+        {p["status"] for p in m["phases"]} & {"skipped"} and {t["status"] for t in m["phase_transitions"]} & {"skip"}
+        for m in _manifests()
+    ),
+    "updated-before-created": lambda: any(
+        datetime.fromisoformat(m["updated_at"]) < datetime.fromisoformat(m["created_at"]) for m in _manifests()
+    ),
+    "dangling-refs": lambda: any(_resolves_missing(ref, a) for a in _of("manifest") for ref in a.data["artifact_refs"]),
+    "placeholder-context": lambda: any(
+        any(v in ("unknown", "") for v in m["execution_context"].values()) for m in _manifests()
+    ),
+    "z-offset": lambda: any(t.endswith("Z") for m in _manifests() for t in _timestamps(m)),
+    "plus-offset": lambda: any(t.endswith("+00:00") for m in _manifests() for t in _timestamps(m)),
+    "unsorted-governance-refs": lambda: any(
+        m[key]["artifact_refs"] != sorted(m[key]["artifact_refs"])
+        for m in _manifests()
+        for key in ("runtime_governance", "rollback_proof")
+    ),
+    "governance-without-status": lambda: any(
+        "status" not in m["runtime_governance"] and "status" not in m["rollback_proof"] for m in _manifests()
+    ),
+    "extra-keys": lambda: any("created_at" in m and "reasons" in m["runtime_governance"] for m in _manifests()),
+    "paper-run-promotes": lambda: any(
+        m["requested_promotion_target"] == "paper" and m["status"] == "pass" for m in _manifests()
+    ),
+    "rollback-with-existing-evidence": lambda: any(
+        m["runtime_governance"]["rollback_triggered"] is True
+        and _phase(m, "runtime-governance")["status"] == "fail"
+        and _phase(m, "rollback-proof")["status"] == "pass"
+        for m in _manifests()
+    ),
+    "live-run-without-patch": lambda: any(
+        m["requested_promotion_target"] == "live"
+        and _phase(m, "paper-canary")["status"] in SKIP_STATUSES
+        and _phase(m, "paper-canary")["artifact_refs"] == []
+        for m in _manifests()
+    ),
+    "paper-run-without-patch": lambda: any(
+        m["requested_promotion_target"] == "paper"
+        and _phase(m, "paper-canary")["status"] == "fail"
+        and m["status"] == "fail"
+        for m in _manifests()
+    ),
+    "null-paths-when-not-completed": lambda: (
+        {
+            _note_outcome(n)
+            for n in _of("scheduler-note")
+            if n.data["phase_manifest_path"] is None and n.data["rollback_incident_evidence_path"] is None
+        }
+        >= {"blocked_no_signal", "lane_execution_failed"}
+    ),
+    "completed-note-of-pruned-run": lambda: any(
+        _note_outcome(n) == "lane_completed" and _resolves_missing(n.data["phase_manifest_path"], n)
+        for n in _of("scheduler-note")
+    ),
+}
+
+
+@pytest.mark.parametrize("quirk", sorted(QUIRKS))
+def test_conforming_fixtures_include_the_legal_producer_quirk(quirk: str) -> None:
+    assert QUIRKS[quirk]()
+
+
+# -- plugin level ------------------------------------------------------------------------------
+
+
+def _failed_rule_names(result: pytest.RunResult) -> set[str]:
+    return set(FAILED_RULE.findall(result.stdout.str()))
+
+
+@show_advisories
+def test_plugin_passes_the_conforming_fixtures(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(f"--torghut-artifacts={VALID}", "-p", "no:cacheprovider")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    checks = sum(len(REGISTRY.for_kind(a.kind)) for a in VALID_ARTIFACTS)
+    assert result.parseoutcomes() == {"passed": checks + 1}  # + torghut::discovery; no warnings
+
+
+@show_advisories
+def test_plugin_checks_the_absolute_tree_only_through_the_path_map(pytester: pytest.Pytester) -> None:
+    args = [f"--torghut-artifacts={VALID_ABSOLUTE}", "-p", "no:cacheprovider"]
+    mapped = pytester.runpytest(*args, f"--torghut-path-map={PRODUCTION_PREFIX}={VALID_ABSOLUTE}")
+    assert mapped.ret == 0, mapped.stdout.str()[-3000:]
+    assert "warnings" not in mapped.parseoutcomes()
+    unmapped = pytester.runpytest(*args)
+    assert unmapped.ret == 1
+    names = {REGISTRY[r].name for r in ("TM021", "TM022", "TN008")}
+    assert _failed_rule_names(unmapped) == names
+    unmapped.stdout.fnmatch_lines(["*TN010 note-evidence-exists*unresolvable*outside the artifact trees*"])
+
+
+@show_advisories
+@pytest.mark.parametrize("case_dir", _case_params())
+def test_plugin_fails_each_invalid_case_naming_its_rule(pytester: pytest.Pytester, case_dir: Path) -> None:
+    case = _load_case(case_dir)
+    rule = REGISTRY[case.rule]
+    required = {REGISTRY[r].name for r in case.fails if REGISTRY[r].severity is Severity.REQUIRED}
+    result = pytester.runpytest(*case.plugin_args)
+    failed = _failed_rule_names(result)
+    if rule.severity is Severity.REQUIRED or case.options.get("strict"):
+        assert result.ret == 1, result.stdout.str()[-3000:]
+        assert rule.name in failed
+        assert required <= failed <= {REGISTRY[r].name for r in case.fails}
+        return
+    # Advisory: a warning naming the rule, and a failure only with --torghut-strict.
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert failed == set()
+    assert result.parseoutcomes().get("warnings", 0) >= 1
+    result.stdout.fnmatch_lines([f"*TorghutAdvisoryWarning: {rule.id} {rule.slug}:*"])
+    strict = pytester.runpytest(*case.plugin_args, "--torghut-strict")
+    assert strict.ret == 1, strict.stdout.str()[-3000:]
+    assert _failed_rule_names(strict) == {REGISTRY[r].name for r in case.fails}
