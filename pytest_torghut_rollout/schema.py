@@ -95,15 +95,6 @@ def _explain(error: ValidationError) -> Iterable[SchemaIssue]:
                     found="missing",
                 )
         return
-    expected = {
-        "type": f"a value of type {_types(value)}",
-        "enum": "one of " + ", ".join(map(show, value)) if isinstance(value, list) else "",
-        "const": show(value),
-        "format": "an RFC 3339 date-time with an offset (Z or +HH:MM)",
-        "minLength": "a non-empty string",
-        "minimum": f"a number >= {value}",
-        "anyOf": "status or outcome present" if where == "" else "one of the allowed forms",
-    }.get(keyword, f"{keyword} {show(value)}")
     if keyword == "anyOf" and where == "":
         yield SchemaIssue(
             pointer="/status",
@@ -113,6 +104,15 @@ def _explain(error: ValidationError) -> Iterable[SchemaIssue]:
             found="missing",
         )
         return
+    expected = {
+        "type": f"a value of type {_types(value)}",
+        "enum": "one of " + ", ".join(map(show, value)) if isinstance(value, list) else "",
+        "const": show(value),
+        "format": "an RFC 3339 date-time with an offset (Z or +HH:MM)",
+        "minLength": "a non-empty string",
+        "minimum": f"a number >= {value}",
+        "anyOf": "one of the allowed forms",
+    }.get(keyword, f"{keyword} {show(value)}")
     yield SchemaIssue(
         pointer=where,
         keyword=keyword,
@@ -123,7 +123,7 @@ def _explain(error: ValidationError) -> Iterable[SchemaIssue]:
 
 
 def _types(value: Any) -> str:
-    return " or ".join(value) if isinstance(value, list) else str(value)
+    return " or ".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
 def _message(keyword: str, where: str, instance: Any, expected: str) -> str:
