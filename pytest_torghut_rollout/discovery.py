@@ -7,10 +7,12 @@ Both layouts of READING.md section 1 are found from one path: every
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,11 +85,16 @@ def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
         here = Path(dirpath)
         if here.name == MANIFEST_DIR and MANIFEST_NAME in filenames:
             manifest = here / MANIFEST_NAME
-            yield load_manifest(manifest, root=here.parent, display=_display(top, manifest, label))
+            display = _display(top, manifest, label)
+            escape = _escapes(manifest, top)
+            if escape:
+                yield _broken("manifest", manifest, here.parent, display, escape)
+            else:
+                yield load_manifest(manifest, root=here.parent, display=display)
         elif here.name == NOTES_DIR:
             members = sorted((f for f in filenames if f.startswith(NOTE_PREFIX)), key=_note_order)
             if members:
-                yield from _load_series(here, members, _display(top, here, label))
+                yield from _load_series(here, members, _display(top, here, label), top)
 
 
 def _raise(error: OSError) -> None:
@@ -105,7 +112,7 @@ def note_number(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _load_series(directory: Path, members: list[str], display: str) -> Iterator[Artifact]:
+def _load_series(directory: Path, members: list[str], display: str, top: Path) -> Iterator[Artifact]:
     yield Artifact(
         kind="notes-series",
         path=directory,
@@ -114,19 +121,52 @@ def _load_series(directory: Path, members: list[str], display: str) -> Iterator[
         members=tuple(members),
     )
     for name in members:
-        yield load_note(directory / name, root=directory.parent, display=f"{display}/{name}")
+        path, shown = directory / name, f"{display}/{name}"
+        escape = _escapes(path, top)
+        if escape:
+            yield _broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name))
+        else:
+            yield load_note(path, root=directory.parent, display=shown)
 
 
-def _read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8").removeprefix("\ufeff")
+def _read_text(path: Path) -> tuple[str, str]:
+    """The file's text and the SHA-256 of its bytes (the evidence names what was checked)."""
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff"), digest
+    except UnicodeDecodeError as exc:
+        raise _UndecodableError(exc, digest) from exc
+
+
+class _UndecodableError(Exception):
+    def __init__(self, error: UnicodeDecodeError, digest: str) -> None:
+        super().__init__(f"not UTF-8 text (byte {error.start})")
+        self.digest = digest
+
+
+def _escapes(path: Path, top: Path) -> str | None:
+    """Why ``path`` may not be read: a symlink resolving outside the searched tree."""
+    real = Path(os.path.realpath(path))
+    if real.is_relative_to(os.path.realpath(top)):
+        return None
+    return f"{path.name} is a symlink to {real}, outside the artifact tree; not read"
 
 
 def load_manifest(path: Path, *, root: Path, display: str) -> Artifact:
     """Read and parse a phase manifest; a failure becomes the artifact's ``error``."""
     try:
-        data = json.loads(_read_text(path))
-    except (OSError, UnicodeDecodeError) as exc:
+        text, digest = _read_text(path)
+    except _UndecodableError as exc:
+        return replace(_broken("manifest", path, root, display, f"cannot read the file: {exc}"), sha256=exc.digest)
+    except OSError as exc:
         return _broken("manifest", path, root, display, f"cannot read the file: {_reason(exc)}")
+    return replace(_parse_manifest(text, path=path, root=root, display=display), sha256=digest)
+
+
+def _parse_manifest(text: str, *, path: Path, root: Path, display: str) -> Artifact:
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         return _broken(
             "manifest",
@@ -162,10 +202,13 @@ def load_note(path: Path, *, root: Path, display: str) -> Artifact:
     """Read a notes-series file and classify it: scheduler note, lane note, or neither."""
     number = note_number(path.name)
     try:
-        text = _read_text(path)
-    except (OSError, UnicodeDecodeError) as exc:
+        text, digest = _read_text(path)
+    except _UndecodableError as exc:
+        broken = _broken("unrecognised-note", path, root, display, f"cannot read the file: {exc}", number)
+        return replace(broken, sha256=exc.digest)
+    except OSError as exc:
         return _broken("unrecognised-note", path, root, display, f"cannot read the file: {_reason(exc)}", number)
-    return note_artifact(text, path=path, root=root, display=display, number=number)
+    return replace(note_artifact(text, path=path, root=root, display=display, number=number), sha256=digest)
 
 
 def note_artifact(text: str, *, path: Path, root: Path, display: str, number: int | None) -> Artifact:
@@ -266,12 +309,8 @@ def _lane_fields(text: str) -> dict[str, Any] | None:
     return fields
 
 
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text (byte {exc.start})"
-    if isinstance(exc, OSError):
-        return exc.strerror or str(exc)
-    return str(exc)
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
 
 
 def _broken(

@@ -76,6 +76,8 @@ class Artifact:
     """A note's ``n`` from ``iteration-<n>.md``, when the name is well formed."""
     members: tuple[str, ...] = ()
     """A notes series' ``iteration-*`` file names, sorted."""
+    sha256: str | None = None
+    """SHA-256 of the file's bytes as read (None for a series or an unreadable file)."""
     schema_issues: tuple[SchemaIssue, ...] = field(default=(), repr=False)
     """Structural errors against the contract's JSON Schema, computed at parse time."""
 

@@ -32,6 +32,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_source", rule.source),
         ("torghut_artifact", artifact.display),
         ("torghut_kind", artifact.kind),
+        ("torghut_sha256", artifact.sha256 or ""),
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
         ("torghut_doc", settings.doc_link(rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
@@ -109,6 +110,7 @@ class EvidenceRecorder:
                 "severity": props["torghut_severity"],
                 "artifact": props["torghut_artifact"],
                 "kind": props["torghut_kind"],
+                "sha256": props.get("torghut_sha256") or None,
                 "outcome": outcome,
                 "findings": json.loads(str(props["torghut_findings"])),
             }
@@ -125,7 +127,8 @@ class EvidenceRecorder:
         by_artifact: dict[str, dict[str, Any]] = {}
         for check in sorted(self.checks, key=lambda c: (c["artifact"], c["rule"])):
             entry = by_artifact.setdefault(
-                check["artifact"], {"artifact": check["artifact"], "kind": check["kind"], "checks": []}
+                check["artifact"],
+                {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
             )
             entry["checks"].append({k: check[k] for k in ("rule", "slug", "severity", "outcome", "findings")})
         totals = self.totals()

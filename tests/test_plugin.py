@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -771,3 +772,28 @@ def test_collected_count_includes_the_discovery_test(pytester: pytest.Pytester, 
     result = pytester.runpytest(artifacts_arg(artifacts), "--collect-only", "-q")
     ids = [line for line in result.outlines if "::" in line]
     result.stdout.fnmatch_lines([f"{len(ids)} tests collected*"])
+
+
+def test_symlinked_manifest_outside_the_tree_is_never_read(pytester: pytest.Pytester, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"schema_version": "leaked"}', encoding="utf-8")
+    link = pytester.path / "tree" / "run1" / "rollout" / "phase-manifest.json"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(secret)
+    result = pytester.runpytest(artifacts_arg(pytester.path / "tree"), "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["*phase-manifest.json is a symlink to *secret.json, outside the artifact tree; not read"]
+    )
+    result.stdout.no_fnmatch_line("*leaked*")
+
+
+def test_evidence_names_the_sha256_of_every_file_checked(pytester: pytest.Pytester, artifacts: Path) -> None:
+    evidence = pytester.path / "evidence.json"
+    result = pytester.runpytest(artifacts_arg(artifacts), f"--torghut-evidence={evidence}")
+    assert result.ret == pytest.ExitCode.OK
+    entries = json.loads(evidence.read_text(encoding="utf-8"))["artifacts"]
+    manifest = next(e for e in entries if e["kind"] == "manifest")
+    on_disk = (artifacts / manifest["artifact"]).read_bytes()
+    assert manifest["sha256"] == hashlib.sha256(on_disk).hexdigest()
+    assert all(e["sha256"] is None for e in entries if e["kind"] == "notes-series")
