@@ -12,7 +12,7 @@ from .discovery import DiscoveryError, artifact_trees, discover
 from .items import MARKER, ArtifactFile, DiscoveryCollector
 from .model import Artifact
 from .paths import Resolver
-from .reporting import AllureEvidence, EvidenceRecorder, enrich_report
+from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .settings import Settings, add_options, read_settings
@@ -41,7 +41,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
         config.args = []
-    config.pluginmanager.register(Conformance(settings), "torghut-conformance")
+    conformance = Conformance(settings)
+    config.pluginmanager.register(conformance, "torghut-conformance")
+    if config.pluginmanager.hasplugin("html"):
+        config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
         config.pluginmanager.register(AllureEvidence(), "torghut-allure")
 

@@ -3,6 +3,7 @@ pytest-html extras and Allure attachments."""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from collections import Counter
@@ -240,3 +241,36 @@ class AllureEvidence:
             name="Evidence",
             attachment_type=allure.attachment_type.JSON,
         )
+
+
+class HtmlEvidence:
+    """Rule and artifact columns, a title and a summary for pytest-html (only when it is active)."""
+
+    def __init__(self, recorder: EvidenceRecorder) -> None:
+        self.recorder = recorder
+
+    def pytest_html_report_title(self, report: Any) -> None:
+        """Say what the report is evidence of."""
+        report.title = "torghut rollout contract conformance"
+
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        """The checked paths and options, then the same sentences as the terminal summary."""
+        settings = self.recorder.settings
+        paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
+        options = f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}"
+        prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
+        prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())
+
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        """Add Rule, Severity and Artifact columns after the test name."""
+        cells[2:2] = ["<th>Rule</th>", "<th>Severity</th>", "<th>Artifact</th>"]
+
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        """Fill the torghut columns from the report's properties (empty for other tests)."""
+        props = dict(report.user_properties)
+        rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
+        cells[2:2] = [
+            f"<td>{html.escape(rule)}</td>",
+            f"<td>{html.escape(str(props.get('torghut_severity', '')))}</td>",
+            f"<td>{html.escape(str(props.get('torghut_artifact', '')))}</td>",
+        ]

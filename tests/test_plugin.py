@@ -675,6 +675,10 @@ def test_html_report_carries_the_evidence_extras(
     assert evidence["outcome"] == "violation"
     assert len(evidence["findings"]) == 3
     assert "Evidence" in entry["log"]
+    assert "<th>Rule</th>" in page
+    assert '<h1 id="title">torghut rollout contract conformance</h1>' in page
+    assert "<td>TM012 transition-adjacency</td>" in html.unescape(blob.group(1))
+    assert "found violations in 1 artifact" in page
 
 
 def test_allure_results_carry_the_evidence_and_the_rule_link(
