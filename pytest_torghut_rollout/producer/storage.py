@@ -1,0 +1,133 @@
+"""Crash-safe file writes for the producer: atomic replace and exclusive numbered create.
+
+A manifest is rewritten by writing a temporary file in the same directory, fsyncing
+it and renaming it over the old one, so a reader or a crash sees the old file or the
+new one, never a mix. A note is created under a name that must not exist yet: its
+content is written and fsynced under a temporary name first, then hard-linked to the
+final name, which fails when another writer took that name. Two writers therefore
+never overwrite each other, and nobody ever sees a partial note.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+CHUNK = 64 * 1024
+#: The name pattern of numbered files; ``n`` counts even when written with leading zeros.
+NUMBERED = re.compile(r"iteration-([0-9]+)\.md")
+
+
+class NumberingError(RuntimeError):
+    """No free number could be claimed for a note (the series kept moving under us)."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view[:CHUNK])
+        view = view[written:]
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Durability of the rename itself; not every platform can open a directory.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _temporary(directory: Path, name: str, data: bytes) -> Path:
+    """Write ``data`` to a fresh dot-file beside ``name`` and fsync it; return its path."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    os.close(fd)
+    return Path(tmp)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically: temp file, fsync, rename, fsync directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path.parent, path.name, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def create_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` only if it does not exist; False when it does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary(path.parent, path.name, data)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        return _create_without_links(path, data)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+    _fsync_dir(path.parent)
+    return True
+
+
+def _create_without_links(path: Path, data: bytes) -> bool:
+    # File systems without hard links: O_EXCL still refuses to overwrite, but a crash
+    # mid-write could leave a short file, so this is only the fallback.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    _fsync_dir(path.parent)
+    return True
+
+
+def highest_number(directory: Path) -> int:
+    """The highest ``n`` among ``iteration-<n>.md`` files in ``directory`` (0 when none)."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    return max((int(m.group(1)) for m in map(NUMBERED.fullmatch, names) if m), default=0)
+
+
+def append_numbered(directory: Path, render: Callable[[int], bytes], *, attempts: int = 10_000) -> tuple[int, Path]:
+    """Create ``iteration-<n>.md`` with n = highest existing + 1, retrying when raced.
+
+    ``render(n)`` builds the content for number ``n`` (it may raise to refuse).
+    Returns the number claimed and the path written.
+    """
+    for _ in range(attempts):
+        n = highest_number(directory) + 1
+        path = directory / f"iteration-{n}.md"
+        if create_exclusive(path, render(n)):
+            return n, path
+    raise NumberingError(f"could not claim a note number in {directory} after {attempts} attempts")
