@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from functools import cache
 from itertools import pairwise
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-MANIFEST_SCHEMA_VERSION: Final = "autonomy-phase-manifest-v1"
-SLO_CONTRACT_VERSION: Final = "governance-slo-v1"
-
-PHASE_ORDER: Final[tuple[str, ...]] = (
+PhaseName = Literal[
     "gate-evaluation",
     "promotion-prerequisites",
     "rollback-readiness",
@@ -25,7 +22,16 @@ PHASE_ORDER: Final[tuple[str, ...]] = (
     "paper-canary",
     "runtime-governance",
     "rollback-proof",
-)
+]
+PhaseStatus = Literal["pass", "fail", "skip", "skipped"]
+PromotionTarget = Literal["paper", "live"]
+ManifestStatus = Literal["pass", "fail"]
+NoteOutcome = Literal["lane_completed", "lane_execution_failed", "blocked_no_signal"]
+
+MANIFEST_SCHEMA_VERSION: Final = "autonomy-phase-manifest-v1"
+SLO_CONTRACT_VERSION: Final = "governance-slo-v1"
+
+PHASE_ORDER: Final[tuple[PhaseName, ...]] = get_args(PhaseName)
 ADJACENT_TRANSITIONS: Final[tuple[tuple[str, str], ...]] = tuple(pairwise(PHASE_ORDER))
 
 #: SLO gate ids each phase must declare in ``slo_gates`` (contract, "SLO gate requirements").
@@ -70,14 +76,14 @@ PHASE_FIELDS: Final[tuple[str, ...]] = (
     "observations",
     "artifact_refs",
 )
-PHASE_STATUSES: Final[tuple[str, ...]] = ("pass", "fail", "skip", "skipped")
+PHASE_STATUSES: Final[tuple[PhaseStatus, ...]] = get_args(PhaseStatus)
 #: Phase statuses that do not fail a manifest (``skip`` and ``skipped`` are synonyms).
 NON_FAILING_STATUSES: Final[frozenset[str]] = frozenset({"pass", "skip", "skipped"})
 SKIP_STATUSES: Final[frozenset[str]] = frozenset({"skip", "skipped"})
-PROMOTION_TARGETS: Final[tuple[str, ...]] = ("paper", "live")
-MANIFEST_STATUSES: Final[tuple[str, ...]] = ("pass", "fail")
+PROMOTION_TARGETS: Final[tuple[PromotionTarget, ...]] = get_args(PromotionTarget)
+MANIFEST_STATUSES: Final[tuple[ManifestStatus, ...]] = get_args(ManifestStatus)
 
-NOTE_OUTCOMES: Final[tuple[str, ...]] = ("lane_completed", "lane_execution_failed", "blocked_no_signal")
+NOTE_OUTCOMES: Final[tuple[NoteOutcome, ...]] = get_args(NoteOutcome)
 #: Keys every scheduler note records (the outcome sits under ``status`` or ``outcome``).
 REQUIRED_NOTE_KEYS: Final[tuple[str, ...]] = (
     "reason",
@@ -120,18 +126,6 @@ DRIFT_EVIDENCE_FILES: Final[tuple[str, ...]] = (
     "drift/drift-action.json",
     "drift/drift-outcome.json",
 )
-
-PhaseName = Literal[
-    "gate-evaluation",
-    "promotion-prerequisites",
-    "rollback-readiness",
-    "drift-gate",
-    "paper-canary",
-    "runtime-governance",
-    "rollback-proof",
-]
-PhaseStatus = Literal["pass", "fail", "skip", "skipped"]
-NoteOutcome = Literal["lane_completed", "lane_execution_failed", "blocked_no_signal"]
 
 _OPEN = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -208,8 +202,8 @@ class PhaseManifest(BaseModel):
     run_id: str
     candidate_id: str
     execution_context: ExecutionContext
-    requested_promotion_target: Literal["paper", "live"]
-    status: Literal["pass", "fail"]
+    requested_promotion_target: PromotionTarget
+    status: ManifestStatus
     phase_count: int
     phase_transitions: list[Transition]
     phases: list[Phase]

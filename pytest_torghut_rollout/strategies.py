@@ -21,11 +21,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal
 
 from hypothesis import strategies as st
 
-from .contract import NoteOutcome, PhaseManifest, PhaseStatus, SchedulerNote
+from .contract import NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS, NoteOutcome, PhaseManifest, SchedulerNote
 from .model import ArtifactKind
 from .mutations import MUTATIONS, Mutation
 from .producer import (
@@ -69,10 +68,6 @@ DRIFT_STATES: tuple[str, ...] = (
 _OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
 _NOWHERE = Path("/nonexistent/torghut/autonomy")
 _TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
-# Typed copies of the contract's vocabularies (contract.NOTE_OUTCOMES etc. are plain str tuples).
-OUTCOMES: tuple[NoteOutcome, ...] = ("lane_completed", "lane_execution_failed", "blocked_no_signal")
-TARGETS: tuple[Literal["paper", "live"], ...] = ("paper", "live")
-STATUSES: tuple[PhaseStatus, ...] = ("pass", "fail", "skip", "skipped")
 
 
 def timestamps() -> st.SearchStrategy[datetime]:
@@ -94,7 +89,7 @@ def cycle_specs(
     draw: st.DrawFn,
     *,
     timestamp: datetime | None = None,
-    outcomes: tuple[NoteOutcome, ...] = OUTCOMES,
+    outcomes: tuple[NoteOutcome, ...] = NOTE_OUTCOMES,
 ) -> CycleSpec:
     """One scheduler cycle: outcome, target, lane statuses, patch, drift, rollback, evidence."""
     run_id = draw(identifiers())
@@ -104,13 +99,13 @@ def cycle_specs(
         run_id=run_id,
         candidate_id=f"cand-{run_id[:12]}",
         outcome=outcome,
-        target=draw(st.sampled_from(TARGETS)),
+        target=draw(st.sampled_from(PROMOTION_TARGETS)),
         trace_id=draw(st.none() | identifiers()),
         priority_id=draw(st.sampled_from(("", "unknown", "P-17"))),
         signal_count=draw(st.integers(0, 5000)) if outcome != "blocked_no_signal" else 0,
         decision_count=draw(st.integers(0, 500)),
         trade_count=draw(st.integers(0, 100)),
-        stage_statuses=draw(st.dictionaries(st.sampled_from(LANE_PHASES), st.sampled_from(STATUSES))),
+        stage_statuses=draw(st.dictionaries(st.sampled_from(LANE_PHASES), st.sampled_from(PHASE_STATUSES))),
         patch=draw(st.booleans()),
         drift_status=draw(st.sampled_from(DRIFT_STATES)),
         rollback_triggered=draw(st.booleans()),
@@ -137,7 +132,7 @@ def scenarios(
     moment = start
     for i, gap in enumerate(gaps):
         moment += timedelta(seconds=gap)
-        outcomes: tuple[NoteOutcome, ...] = ("lane_completed",) if completed_first and i == 0 else OUTCOMES
+        outcomes: tuple[NoteOutcome, ...] = ("lane_completed",) if completed_first and i == 0 else NOTE_OUTCOMES
         cycles.append(draw(cycle_specs(timestamp=moment, outcomes=outcomes)))
     return Scenario(
         cycles=tuple(cycles),
@@ -170,14 +165,14 @@ def scheduler_notes(draw: st.DrawFn) -> SchedulerNote:
     A completed cycle's manifest may have been pruned by retention, and no rollback
     evidence is named (a named incident would have to exist).
     """
-    outcome = draw(st.sampled_from(OUTCOMES))
+    outcome = draw(st.sampled_from(NOTE_OUTCOMES))
     completed = outcome == "lane_completed"
     run = stamp(draw(timestamps()))
     return build_note(
         outcome=outcome,
         timestamp=draw(timestamps()),
         reason=draw(_TEXT.filter(str.strip)),
-        target=draw(st.sampled_from(TARGETS)),
+        target=draw(st.sampled_from(PROMOTION_TARGETS)),
         manifest_path=f"{run}/rollout/phase-manifest.json" if completed else None,
         run_output_dir=run if completed else None,
         run_id=draw(st.none() | identifiers()),
