@@ -235,7 +235,7 @@ def note_artifact(text: str, *, path: Path, root: Path, display: str, number: in
     lane = _lane_fields(stripped)
     if lane is not None:
         return Artifact(kind="lane-note", path=path, root=root, display=display, data=lane, number=number)
-    first = stripped.splitlines()[0][:60] if stripped else "(empty file)"
+    first = _lines(stripped)[0][:60] if stripped else "(empty file)"
     return Artifact(
         kind="unrecognised-note",
         path=path,
@@ -278,7 +278,7 @@ _NoTimestampLoader.yaml_implicit_resolvers = {
 
 
 def _front_matter(text: str) -> tuple[Any, str]:
-    lines = text.splitlines()
+    lines = _lines(text)
     if lines[0].strip() != "---":
         return None, "front matter must open with a line holding only '---'"
     try:
@@ -295,7 +295,7 @@ def _front_matter(text: str) -> tuple[Any, str]:
 
 
 def _lane_fields(text: str) -> dict[str, Any] | None:
-    lines = text.splitlines()
+    lines = _lines(text)
     heading = LANE_HEADING.fullmatch(lines[0].strip()) if lines else None
     if heading is None:
         return None
@@ -307,6 +307,12 @@ def _lane_fields(text: str) -> dict[str, Any] | None:
         if field:
             fields.setdefault(field.group(1), field.group(2))
     return fields
+
+
+def _lines(text: str) -> list[str]:
+    # Not str.splitlines(): it also breaks on U+2028, U+0085 and friends, which are
+    # legal inside a YAML value and would silently change it.
+    return text.replace("\r\n", "\n").split("\n")
 
 
 def _reason(exc: OSError) -> str:

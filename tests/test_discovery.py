@@ -1,0 +1,79 @@
+"""Unit tests of note classification and parsing in discovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pytest_torghut_rollout.discovery import load_note, note_artifact, note_number
+
+ROOT = Path("/artifacts")
+
+
+def _note(text: str) -> tuple[str, object]:
+    artifact = note_artifact(text, path=ROOT / "notes" / "iteration-1.md", root=ROOT, display="n", number=1)
+    return artifact.kind, artifact.data if artifact.error is None else artifact.error
+
+
+def test_front_matter_keeps_line_separator_characters_inside_values() -> None:
+    kind, data = _note('---\nstatus: lane_completed\nreason: "a\u2028b"\n---\nbody\n')
+    assert kind == "scheduler-note"
+    assert isinstance(data, dict)
+    assert data["reason"] == "a\u2028b"
+
+
+def test_front_matter_with_windows_line_endings_is_a_scheduler_note() -> None:
+    kind, data = _note("---\r\nstatus: blocked_no_signal\r\nreason: r\r\n---\r\nbody\r\n")
+    assert kind == "scheduler-note"
+    assert data == {"status": "blocked_no_signal", "reason": "r"}
+
+
+def test_front_matter_timestamps_stay_strings_for_the_rfc3339_check() -> None:
+    _, data = _note("---\ntimestamp: 2026-04-02T09:30:00+00:00\n---\n")
+    assert data == {"timestamp": "2026-04-02T09:30:00+00:00"}
+
+
+def test_json_note_with_a_byte_order_mark_is_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "notes" / "iteration-1.md"
+    path.parent.mkdir()
+    path.write_bytes(b'\xef\xbb\xbf{"status": "lane_completed"}')
+    artifact = load_note(path, root=tmp_path, display="notes/iteration-1.md")
+    assert artifact.kind == "scheduler-note"
+    assert artifact.data == {"status": "lane_completed"}
+
+
+@pytest.mark.parametrize(
+    ("heading", "n"), [("# Autonomous lane iteration 3", 3), ("# Alpha lane iteration 12", 12)], ids=["lane", "alpha"]
+)
+def test_lane_stage_notes_are_recognised_by_their_heading(heading: str, n: int) -> None:
+    kind, data = _note(f"{heading}\n\n- run_id: abc\n- base: main\n\n## Stage progression\n\n- run_id: later\n")
+    assert kind == "lane-note"
+    assert data == {"heading_iteration": n, "run_id": "abc", "base": "main"}
+
+
+def test_a_note_of_neither_kind_is_unrecognised_and_shows_its_first_line() -> None:
+    kind, data = _note("just some text\nmore\n")
+    assert kind == "unrecognised-note"
+    assert data == {"first_line": "just some text"}
+
+
+def test_unclosed_front_matter_is_a_parse_error_naming_the_line() -> None:
+    kind, error = _note("---\nstatus: lane_completed\n")
+    assert kind == "scheduler-note"
+    assert error == "front matter opened with '---' on line 1 is never closed with '---'"
+
+
+@pytest.mark.parametrize(
+    ("name", "n"),
+    [
+        ("iteration-1.md", 1),
+        ("iteration-400.md", 400),
+        ("iteration-01.md", None),
+        ("iteration-0.md", None),
+        ("iteration-1.json", None),
+        ("iteration-x.md", None),
+    ],
+)
+def test_note_numbers_are_positive_without_leading_zeros(name: str, n: int | None) -> None:
+    assert note_number(name) == n
