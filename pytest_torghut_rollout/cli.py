@@ -1,4 +1,4 @@
-"""``torghut-rollout``: a thin command line over the reference producer.
+"""torghut-rollout: a thin command line over the reference producer.
 
 Each subcommand parses its arguments into a plain command object, builds what it
 needs and runs it, returning an exit code: 0 done, 1 the producer refused to write a
