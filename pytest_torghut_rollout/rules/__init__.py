@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..model import Artifact, Finding
-from . import manifest, notes  # noqa: F401 - importing registers the rules
+from . import governance, manifest, notes, phases  # noqa: F401 - importing registers the rules
 from .base import REGISTRY, CheckContext, DuplicateRuleError, Registry, Rule, rule
 
 __all__ = [

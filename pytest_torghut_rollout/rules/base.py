@@ -157,16 +157,38 @@ def rule(
     return register
 
 
-def routed(artifact: Artifact, rule_id: str, router: Callable[[SchemaIssue], str]) -> Iterator[Finding]:
-    """Findings for the schema issues that ``router`` assigns to ``rule_id``."""
-    for issue in artifact.schema_issues:
-        if router(issue) == rule_id:
-            yield Finding(
-                pointer=issue.pointer,
-                message=issue.message,
-                expected=issue.expected,
-                found=issue.found,
-            )
+@dataclass(frozen=True)
+class SchemaRoutes:
+    """Assigns each JSON Schema issue of an artifact kind to exactly one rule.
+
+    ``routes`` are ``(keyword, pointer pattern, rule id)``, first match wins; ``*`` as the
+    keyword matches any; issues nothing matches go to ``default``.
+    """
+
+    routes: tuple[tuple[str, str, str], ...]
+    default: str
+
+    def route(self, issue: SchemaIssue) -> str:
+        """The rule id that owns ``issue``."""
+        for keyword, pattern, rule_id in self.routes:
+            if keyword in ("*", issue.keyword) and glob_match(pattern, issue.pointer):
+                return rule_id
+        return self.default
+
+    def findings(self, artifact: Artifact, rule_id: str) -> Iterator[Finding]:
+        """Findings for the schema issues routed to ``rule_id``."""
+        for issue in artifact.schema_issues:
+            if self.route(issue) == rule_id:
+                yield Finding(pointer=issue.pointer, message=issue.message, expected=issue.expected, found=issue.found)
+
+    def check(self, rule_id: str) -> CheckFn:
+        """A check function reporting only the schema issues routed to ``rule_id``."""
+
+        def check(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
+            return self.findings(artifact, rule_id)
+
+        check.__doc__ = "Validate against the contract's JSON Schema; report the errors this rule owns."
+        return check
 
 
 def glob_match(pattern: str, where: str) -> bool:

@@ -7,37 +7,24 @@ from typing import Any
 
 from ..contract import NOTE_OUTCOMES
 from ..discovery import MANIFEST_DIR, MANIFEST_NAME, note_number
-from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity, pointer, show
-from .base import CheckContext, CheckFn, glob_match, routed, rule
+from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, pointer, show
+from .base import CheckContext, SchemaRoutes, rule
 
 NOTES = "contract: Per-iteration notes artifact"
 FLOW = "contract: Rollout execution flow"
 READING = "READING.md section 3"
 
-_ROUTES: tuple[tuple[str, str, str], ...] = (
-    ("*", "/status", "TN003"),
-    ("*", "/outcome", "TN003"),
-    ("*", "/reason", "TN004"),
-    ("*", "/timestamp", "TN005"),
-    ("*", "/iteration", "TN007"),
+ROUTES = SchemaRoutes(
+    routes=(
+        ("required", "/**", "TN002"),
+        ("*", "/status", "TN003"),
+        ("*", "/outcome", "TN003"),
+        ("*", "/reason", "TN004"),
+        ("*", "/timestamp", "TN005"),
+        ("*", "/iteration", "TN007"),
+    ),
+    default="TN002",
 )
-
-
-def route(issue: SchemaIssue) -> str:
-    """The note rule that owns a schema issue (TN002 for presence and types)."""
-    if issue.keyword == "required":
-        return "TN002"
-    for keyword, pattern, rule_id in _ROUTES:
-        if keyword in ("*", issue.keyword) and glob_match(pattern, issue.pointer):
-            return rule_id
-    return "TN002"
-
-
-def _structural(rule_id: str) -> CheckFn:
-    def check(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-        return routed(artifact, rule_id, route)
-
-    return check
 
 
 def outcome(data: dict[str, Any]) -> Any:
@@ -61,7 +48,7 @@ rule(
     recommendation trace identifiers (READING.md: the keys `phase_manifest_path`,
     `emergency_stop_active`, `rollback_incident_evidence_path`, `throughput`,
     `recommendation_trace_id`; null is legal where real schedulers write it).""",
-)(_structural("TN002"))
+)(ROUTES.check("TN002"))
 
 
 @rule(
@@ -95,7 +82,7 @@ def check_note_recognised(artifact: Artifact, context: CheckContext) -> Iterator
 )
 def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """status/outcome is a known outcome, and the two agree when both are written."""
-    yield from routed(artifact, "TN003", route)
+    yield from ROUTES.findings(artifact, "TN003")
     data = artifact.data
     status, out = data.get("status"), data.get("outcome")
     if "status" in data and "outcome" in data and status != out:
@@ -121,7 +108,7 @@ def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Fi
 )
 def check_note_reason(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """reason is a string with some text in it."""
-    yield from routed(artifact, "TN004", route)
+    yield from ROUTES.findings(artifact, "TN004")
     reason = artifact.data.get("reason")
     if isinstance(reason, str) and reason and not reason.strip():
         yield Finding(
@@ -137,7 +124,7 @@ rule(
     applies_to=SCHEDULER,
     statement="""Each note records a timestamp; every timestamp the suite reads (a note's
     `timestamp`) is RFC 3339 with an offset.""",
-)(_structural("TN005"))
+)(ROUTES.check("TN005"))
 
 
 @rule(
@@ -172,7 +159,7 @@ def check_completed_note_manifest(artifact: Artifact, context: CheckContext) -> 
 )
 def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The number inside the note equals n of iteration-<n>.md."""
-    yield from routed(artifact, "TN007", route)
+    yield from ROUTES.findings(artifact, "TN007")
     data, n = artifact.data, artifact.number
     key, where = ("heading_iteration", "/heading") if artifact.kind == "lane-note" else ("iteration", "/iteration")
     value = data.get(key)
