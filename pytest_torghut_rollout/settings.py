@@ -114,7 +114,9 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("torghut_min_artifacts", "fewest artifacts a run may find (default 1)", default="1")
     parser.addini("torghut_strict", "fail on advisory findings (default false)", type="bool", default=False)
     parser.addini("torghut_check_refs", "require artifact_refs to exist (default false)", type="bool", default=False)
-    parser.addini("torghut_evidence", "path of the JSON evidence summary (default: none)", default="")
+    parser.addini(
+        "torghut_evidence", "path of the JSON evidence summary, relative to the ini file (default: none)", type="paths"
+    )
     parser.addini(
         "torghut_unhealthy_drift_states",
         "drift_status values that are unhealthy",
@@ -151,7 +153,8 @@ def read_settings(config: pytest.Config) -> Settings | None:
         )
     except (PathMapError, argparse.ArgumentTypeError) as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
-    evidence = option.torghut_evidence or config.getini("torghut_evidence")
+    ini_evidence: list[Path] = config.getini("torghut_evidence")
+    evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
     return Settings(
         artifacts=tuple(artifacts),
         path_map=mappings,
@@ -160,5 +163,5 @@ def read_settings(config: pytest.Config) -> Settings | None:
         check_refs=bool(option.torghut_check_refs or config.getini("torghut_check_refs")),
         unhealthy_drift_states=frozenset(config.getini("torghut_unhealthy_drift_states")),
         docs_url=str(config.getini("torghut_docs_url")),
-        evidence_path=Path(evidence) if evidence else None,
+        evidence_path=evidence,
     )

@@ -245,10 +245,23 @@ def test_evidence_option_writes_the_summary(pytester: pytest.Pytester, artifacts
     else:
         result = pytester.runpytest(artifacts_arg(artifacts), "--torghut-evidence=out/evidence.json")
     result.assert_outcomes(passed=TREE_ITEMS)
-    result.stdout.fnmatch_lines(["Evidence summary written to out/evidence.json."])
+    result.stdout.fnmatch_lines(["Evidence summary written to *out/evidence.json."])
     summary = json.loads((pytester.path / "out" / "evidence.json").read_text(encoding="utf-8"))
     assert summary["result"] == "pass"
     assert summary["totals"]["conforms"] == TREE_CHECKS
+
+
+def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest.Pytester, artifacts: Path) -> None:
+    pytester.makeini("[pytest]\ntorghut_evidence = out/evidence.json\n")
+    elsewhere = pytester.mkdir("elsewhere")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        result = pytester.runpytest(
+            artifacts_arg(artifacts), f"--rootdir={pytester.path}", f"-c={pytester.path / 'tox.ini'}"
+        )
+    result.assert_outcomes(passed=TREE_ITEMS)
+    assert (pytester.path / "out" / "evidence.json").is_file()
+    assert not (elsewhere / "out").exists()
 
 
 def test_unhealthy_drift_states_ini_decides_what_fails_runtime_governance(
