@@ -86,7 +86,7 @@ class Conformance:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Give each torghut report its evidence (properties, sections, html extras)."""
+        """Give each torghut report its evidence (properties, html extras)."""
         report = yield
         enrich_report(item, report)
         return report

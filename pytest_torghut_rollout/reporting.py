@@ -1,4 +1,4 @@
-"""Governance evidence: report properties and sections, terminal summary, JSON summary,
+"""Governance evidence: report properties, terminal summary, JSON summary,
 pytest-html extras and Allure attachments."""
 
 from __future__ import annotations
@@ -57,12 +57,10 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     report.user_properties.extend(properties)
     if not isinstance(item, RuleItem):
         return
-    findings = item.stash.get(FINDINGS_KEY, [])
-    if findings:
-        evidence = json.dumps([f.as_dict() for f in findings], indent=2, sort_keys=True)
-        report.sections.append(("Evidence", evidence))
+    # The findings travel as properties and extras, not as a report section: a section
+    # would repeat the failure text in the terminal, JSON-encoded, for every failure.
     if item.config.pluginmanager.hasplugin("html"):
-        _html_extras(report, dict(properties), findings)
+        _html_extras(report, dict(properties), item.stash.get(FINDINGS_KEY, []))
 
 
 def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: list[Any]) -> None:
