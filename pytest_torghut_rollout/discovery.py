@@ -30,6 +30,12 @@ LANE_HEADING = re.compile(r"#\s+(?:Autonomous|Alpha) lane iteration\s+([0-9]+)\s
 LANE_FIELD = re.compile(r"-\s+([A-Za-z_][A-Za-z0-9_]*):\s*(.*?)\s*")
 
 
+#: Deeper documents are refused unchecked: no real artifact comes near, and validating one
+#: would exhaust the interpreter's recursion limit.
+MAX_DEPTH = 100
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels; refused unchecked"
+
+
 class DiscoveryError(Exception):
     """An artifacts path that cannot be searched at all (missing, unreadable)."""
 
@@ -167,6 +173,8 @@ def load_manifest(path: Path, *, root: Path, display: str) -> Artifact:
 def _parse_manifest(text: str, *, path: Path, root: Path, display: str) -> Artifact:
     try:
         data = json.loads(text)
+    except RecursionError:
+        return _broken("manifest", path, root, display, TOO_DEEP)
     except json.JSONDecodeError as exc:
         return _broken(
             "manifest",
@@ -188,6 +196,8 @@ def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Art
             display,
             f"expected a JSON object at the top level, found {type(data).__name__}",
         )
+    if _too_deep(data):
+        return _broken("manifest", path, root, display, TOO_DEEP)
     return Artifact(
         kind="manifest",
         path=path,
@@ -217,6 +227,8 @@ def note_artifact(text: str, *, path: Path, root: Path, display: str, number: in
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
+        except RecursionError:
+            return _broken("scheduler-note", path, root, display, TOO_DEEP, number)
         except json.JSONDecodeError as exc:
             return _broken(
                 "scheduler-note",
@@ -256,6 +268,8 @@ def _scheduler_note(data: Any, path: Path, root: Path, display: str, number: int
             f"expected the {form} to be a mapping, found {type(data).__name__}",
             number,
         )
+    if _too_deep(data):
+        return _broken("scheduler-note", path, root, display, TOO_DEEP, number)
     return Artifact(
         kind="scheduler-note",
         path=path,
@@ -287,6 +301,8 @@ def _front_matter(text: str) -> tuple[Any, str]:
         return None, "front matter opened with '---' on line 1 is never closed with '---'"
     try:
         return yaml.load("\n".join(lines[1:end]), Loader=_NoTimestampLoader), ""
+    except RecursionError:
+        return None, TOO_DEEP
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -307,6 +323,17 @@ def _lane_fields(text: str) -> dict[str, Any] | None:
         if field:
             fields.setdefault(field.group(1), field.group(2))
     return fields
+
+
+def _too_deep(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return True
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _lines(text: str) -> list[str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_torghut_rollout.discovery import load_note, note_artifact, note_number
+from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact, note_number
 
 ROOT = Path("/artifacts")
 
@@ -77,3 +77,21 @@ def test_unclosed_front_matter_is_a_parse_error_naming_the_line() -> None:
 )
 def test_note_numbers_are_positive_without_leading_zeros(name: str, n: int | None) -> None:
     assert note_number(name) == n
+
+
+def test_a_manifest_nested_deeper_than_the_limit_is_refused_unchecked(tmp_path: Path) -> None:
+    path = tmp_path / "rollout" / "phase-manifest.json"
+    path.parent.mkdir()
+    path.write_text('{"observation_summary": ' + '{"a": ' * 150 + "1" + "}" * 151, encoding="utf-8")
+    artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
+    assert artifact.error == "nested deeper than 100 levels; refused unchecked"
+    assert artifact.schema_issues == ()
+
+
+def test_a_manifest_at_the_depth_limit_is_checked(tmp_path: Path) -> None:
+    path = tmp_path / "rollout" / "phase-manifest.json"
+    path.parent.mkdir()
+    path.write_text('{"observation_summary": ' + '{"a": ' * 98 + "1" + "}" * 99, encoding="utf-8")
+    artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
+    assert artifact.error is None
+    assert any(issue.keyword == "required" for issue in artifact.schema_issues)

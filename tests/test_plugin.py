@@ -477,6 +477,9 @@ def test_verbose_lists_every_finding(
         pytest.param(b'{"schema_version": }', "invalid JSON at line 1, column 20: Expecting value", id="not-json"),
         pytest.param(b"\xff\xfe{}", "cannot read the file: not UTF-8 text (byte 0)", id="not-utf8"),
         pytest.param(b"[1, 2]", "expected a JSON object at the top level, found list", id="json-array"),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000, "nested deeper than 100 levels; refused unchecked", id="deep-array"
+        ),
     ],
 )
 def test_unreadable_manifest_fails_its_checks_while_the_notes_pass(
@@ -522,6 +525,18 @@ def test_unreadable_manifest_fails_its_checks_while_the_notes_pass(
         ),
         pytest.param(
             b"\xffiteration", "unrecognised-note", "cannot read the file: not UTF-8 text (byte 0)", id="not-utf8"
+        ),
+        pytest.param(
+            b"---\nx: " + b"[" * 5000 + b"]" * 5000 + b"\n---\n",
+            "scheduler-note",
+            "nested deeper than 100 levels; refused unchecked",
+            id="deep-yaml",
+        ),
+        pytest.param(
+            b'{"throughput": ' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+            "scheduler-note",
+            "nested deeper than 100 levels; refused unchecked",
+            id="deep-json",
         ),
     ],
 )

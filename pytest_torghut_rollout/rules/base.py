@@ -38,7 +38,7 @@ class CheckContext:
         if path not in self._json_cache:
             try:
                 self._json_cache[path] = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+            except (OSError, ValueError, RecursionError):
                 self._json_cache[path] = None
         return self._json_cache[path]
 
