@@ -7,6 +7,7 @@ Both layouts of READING.md section 1 are found from one path: every
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -137,6 +138,9 @@ def _load_series(directory: Path, members: list[str], display: str, top: Path) -
 
 def _read_text(path: Path) -> tuple[str, str]:
     """The file's text and the SHA-256 of its bytes (the evidence names what was checked)."""
+    if not path.is_file():
+        # A FIFO or device would block or never end; only regular files are read.
+        raise OSError(errno.EINVAL, "not a regular file")
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
     try:

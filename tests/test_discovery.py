@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,11 @@ def test_a_manifest_at_the_depth_limit_is_checked(tmp_path: Path) -> None:
     artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
     assert artifact.error is None
     assert any(issue.keyword == "required" for issue in artifact.schema_issues)
+
+
+def test_a_fifo_named_like_a_manifest_is_refused_without_blocking(tmp_path: Path) -> None:
+    path = tmp_path / "rollout" / "phase-manifest.json"
+    path.parent.mkdir()
+    os.mkfifo(path)
+    artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
+    assert artifact.error == "cannot read the file: not a regular file"
