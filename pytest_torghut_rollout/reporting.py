@@ -40,9 +40,14 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
     ]
 
 
+def _carries_outcome(report: pytest.TestReport) -> bool:
+    """The one report per check that says how it ended: its call, or a setup that failed."""
+    return report.when == "call" or (report.when == "setup" and report.failed)
+
+
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     """Attach the evidence of a torghut item to its report (runs where the item ran)."""
-    if report.when != "call" and not (report.when == "setup" and report.failed):
+    if not _carries_outcome(report):
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
@@ -89,7 +94,7 @@ class EvidenceRecorder:
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
-        if report.when != "call" and not (report.when == "setup" and report.failed):
+        if not _carries_outcome(report):
             return
         props = dict(report.user_properties)
         if "torghut_discovery" in props:
