@@ -45,76 +45,13 @@ REQUIRED_SLO_GATES: Final[dict[str, tuple[str, ...]]] = {
     "rollback-proof": ("slo_rollback_evidence_required_when_triggered",),
 }
 
-REQUIRED_MANIFEST_FIELDS: Final[tuple[str, ...]] = (
-    "schema_version",
-    "run_id",
-    "candidate_id",
-    "execution_context",
-    "requested_promotion_target",
-    "status",
-    "phase_count",
-    "phase_transitions",
-    "phases",
-    "runtime_governance",
-    "rollback_proof",
-    "artifact_refs",
-    "slo_contract_version",
-    "observation_summary",
-)
-EXECUTION_CONTEXT_KEYS: Final[tuple[str, ...]] = (
-    "repository",
-    "base",
-    "head",
-    "artifactPath",
-    "priorityId",
-)
-PHASE_FIELDS: Final[tuple[str, ...]] = (
-    "name",
-    "status",
-    "timestamp",
-    "slo_gates",
-    "observations",
-    "artifact_refs",
-)
 PHASE_STATUSES: Final[tuple[PhaseStatus, ...]] = get_args(PhaseStatus)
 #: Phase statuses that do not fail a manifest (``skip`` and ``skipped`` are synonyms).
 NON_FAILING_STATUSES: Final[frozenset[str]] = frozenset({"pass", "skip", "skipped"})
 SKIP_STATUSES: Final[frozenset[str]] = frozenset({"skip", "skipped"})
 PROMOTION_TARGETS: Final[tuple[PromotionTarget, ...]] = get_args(PromotionTarget)
-MANIFEST_STATUSES: Final[tuple[ManifestStatus, ...]] = get_args(ManifestStatus)
 
 NOTE_OUTCOMES: Final[tuple[NoteOutcome, ...]] = get_args(NoteOutcome)
-#: Keys every scheduler note records (the outcome sits under ``status`` or ``outcome``).
-REQUIRED_NOTE_KEYS: Final[tuple[str, ...]] = (
-    "reason",
-    "timestamp",
-    "phase_manifest_path",
-    "emergency_stop_active",
-    "rollback_incident_evidence_path",
-    "throughput",
-    "recommendation_trace_id",
-)
-#: Keys a real scheduler writes into every note, in its order (READING.md section 3).
-SCHEDULER_NOTE_KEYS: Final[tuple[str, ...]] = (
-    "iteration",
-    "status",
-    "timestamp",
-    "reason",
-    "promotion_target",
-    "run_output_dir",
-    "phase_manifest_path",
-    "autonomy_run_id",
-    "autonomy_candidate_id",
-    "recommender",
-    "promotion_action",
-    "promotion_eligible",
-    "recommendation_trace_id",
-    "error",
-    "emergency_stop_active",
-    "rollback_incident_evidence_path",
-    "throughput",
-    "metrics",
-)
 
 DEFAULT_UNHEALTHY_DRIFT_STATES: Final[tuple[str, ...]] = ("drift_detected", "unhealthy")
 EVIDENCE_PATH_KEYS: Final[tuple[str, ...]] = (

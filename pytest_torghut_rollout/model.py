@@ -6,16 +6,10 @@ import enum
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 ArtifactKind = Literal["manifest", "notes-series", "scheduler-note", "lane-note", "unrecognised-note"]
-ARTIFACT_KINDS: tuple[ArtifactKind, ...] = (
-    "manifest",
-    "notes-series",
-    "scheduler-note",
-    "lane-note",
-    "unrecognised-note",
-)
+ARTIFACT_KINDS: tuple[ArtifactKind, ...] = get_args(ArtifactKind)
 NOTE_KINDS: tuple[ArtifactKind, ...] = ("scheduler-note", "lane-note", "unrecognised-note")
 
 
