@@ -113,22 +113,22 @@ def _flip_transition(data: dict[str, Any]) -> None:
     edge["status"] = "pass" if target == "fail" else "fail"
 
 
-def _strip_patch(data: dict[str, Any]) -> None:
+def _passing_canary_without_refs(data: dict[str, Any], patch: str | None) -> None:
+    """paper-canary passes with no artifact_refs; ``patch`` is what it claims was produced."""
     canary = _phase(data, "paper-canary")
     canary.update(status="pass", artifact_refs=[])
-    canary["observations"]["patch_path"] = None
+    canary["observations"]["patch_path"] = patch
     _set_gates(canary, "pass")
     for gate in canary["slo_gates"]:
-        gate["value"] = False
+        gate["value"] = patch if patch is not None else False
+
+
+def _strip_patch(data: dict[str, Any]) -> None:
+    _passing_canary_without_refs(data, None)
 
 
 def _unreferenced_patch(data: dict[str, Any]) -> None:
-    canary = _phase(data, "paper-canary")
-    canary.update(status="pass", artifact_refs=[])
-    canary["observations"]["patch_path"] = PATCH
-    _set_gates(canary, "pass")
-    for gate in canary["slo_gates"]:
-        gate["value"] = PATCH
+    _passing_canary_without_refs(data, PATCH)
 
 
 def _ignore_drift(data: dict[str, Any]) -> None:
