@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,33 @@ def describe_findings(rule: Rule, artifact: Artifact, findings: Sequence[Finding
     return "\n".join(lines)
 
 
+class ConformanceItem(pytest.Item):
+    """A torghut check: marked ``torghut_conformance``; a RuleViolation reads as plain text."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker(MARKER)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
+        """Domain text for violations; the usual report, with its stack, for real bugs."""
+        if isinstance(excinfo.value, RuleViolation):
+            return excinfo.value.text
+        return super().repr_failure(excinfo, style=style)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Discovery:
+    """What discovery found under the artifacts paths, by kind, or why it could not search."""
+
+    by_kind: dict[str, int]
+    error: str | None = None
+
+    @property
+    def found(self) -> int:
+        """Artifacts that count towards --torghut-min-artifacts: manifests and notes series."""
+        return self.by_kind.get("manifest", 0) + self.by_kind.get("notes-series", 0)
+
+
 class ArtifactFile(pytest.File):
     """A governance artifact; yields one RuleItem per rule that applies to its kind."""
 
@@ -70,7 +98,7 @@ class ArtifactFile(pytest.File):
             yield RuleItem.from_parent(self, name=rule.name, rule=rule)
 
 
-class RuleItem(pytest.Item):
+class RuleItem(ConformanceItem):
     """One rule checked against one artifact."""
 
     parent: ArtifactFile
@@ -78,7 +106,6 @@ class RuleItem(pytest.Item):
     def __init__(self, *, rule: Rule, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.rule = rule
-        self.add_marker(MARKER)
 
     @property
     def artifact(self) -> Artifact:
@@ -118,12 +145,6 @@ class RuleItem(pytest.Item):
             self.stash[OUTCOME_KEY] = "violation"
             raise RuleViolation(text) from exc
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
-        """Domain text without a traceback for violations; the usual report for real bugs."""
-        if isinstance(excinfo.value, RuleViolation):
-            return excinfo.value.text
-        return super().repr_failure(excinfo, style=style)
-
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Point at the artifact and name the rule."""
         return self.artifact.path, None, f"[torghut] {self.rule.id} {self.rule.slug}"
@@ -132,49 +153,36 @@ class RuleItem(pytest.Item):
 class DiscoveryCollector(pytest.Collector):
     """The ``torghut`` node: holds the discovery test of the run."""
 
-    def __init__(self, *, found: int, by_kind: dict[str, int], error: str | None, **kwargs: Any) -> None:
+    def __init__(self, *, discovery: Discovery, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.found = found
-        self.by_kind = by_kind
-        self.error = error
+        self.discovery = discovery
 
     def collect(self) -> Iterator[DiscoveryItem]:
         """The single ``torghut::discovery`` item."""
-        yield DiscoveryItem.from_parent(
-            self, name="discovery", found=self.found, by_kind=self.by_kind, error=self.error
-        )
+        yield DiscoveryItem.from_parent(self, name="discovery", discovery=self.discovery)
 
 
-class DiscoveryItem(pytest.Item):
+class DiscoveryItem(ConformanceItem):
     """Fails when the artifacts paths held fewer artifacts than required."""
 
-    def __init__(self, *, found: int, by_kind: dict[str, int], error: str | None, **kwargs: Any) -> None:
+    def __init__(self, *, discovery: Discovery, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.found = found
-        self.by_kind = by_kind
-        self.error = error
-        self.add_marker(MARKER)
+        self.discovery = discovery
 
     def runtest(self) -> None:
         """Refuse a run that checked nothing (or less than asked)."""
         settings: Settings = self.config.stash[SETTINGS_KEY]
         paths = ", ".join(str(p) for p in settings.artifacts)
-        if self.error is not None:
-            raise RuleViolation(f"discovery: {self.error}\n  under: {paths}")
-        if self.found < settings.min_artifacts:
-            noun = "artifact" if self.found == 1 else "artifacts"
+        if self.discovery.error is not None:
+            raise RuleViolation(f"discovery: {self.discovery.error}\n  under: {paths}")
+        if self.discovery.found < settings.min_artifacts:
+            noun = "artifact" if self.discovery.found == 1 else "artifacts"
             raise RuleViolation(
-                f"discovery: found {self.found} {noun}, at least {settings.min_artifacts} required\n"
+                f"discovery: found {self.discovery.found} {noun}, at least {settings.min_artifacts} required\n"
                 f"  under:    {paths}\n"
                 "  expected: rollout/phase-manifest.json files or notes/iteration-<n>.md series\n"
                 "  (check the path, or lower --torghut-min-artifacts)"
             )
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
-        """Plain text for a discovery failure."""
-        if isinstance(excinfo.value, RuleViolation):
-            return excinfo.value.text
-        return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[str, int | None, str]:
         """Name the discovery check."""

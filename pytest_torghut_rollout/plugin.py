@@ -9,7 +9,7 @@ import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
-from .items import MARKER, ArtifactFile, DiscoveryCollector
+from .items import MARKER, ArtifactFile, Discovery, DiscoveryCollector
 from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
@@ -65,12 +65,9 @@ class Conformance:
             artifacts, error = discover(self.settings.artifacts), None
         except DiscoveryError as exc:
             artifacts, error = [], str(exc)
-        kinds = Counter(a.kind for a in artifacts)
-        found = kinds["manifest"] + kinds["notes-series"]
+        discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
         # A collector of its own, so the discovery test is counted and reported like the rest.
-        status = DiscoveryCollector.from_parent(
-            session, name="torghut", nodeid="torghut", found=found, by_kind=dict(sorted(kinds.items())), error=error
-        )
+        status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
         ours: list[pytest.Item] = list(session.genitems(status))
         for artifact in artifacts:
             ours.extend(session.genitems(self._collector(session, artifact)))

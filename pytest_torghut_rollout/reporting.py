@@ -51,7 +51,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
-        properties = [("torghut_discovery", json.dumps(item.by_kind, sort_keys=True))]
+        properties = [("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
