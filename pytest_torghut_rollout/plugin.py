@@ -69,7 +69,9 @@ class Conformance:
         # A collector of its own, so the discovery test is counted and reported like the rest.
         status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
         ours: list[pytest.Item] = list(session.genitems(status))
+        context = config.stash[CONTEXT_KEY]
         for artifact in artifacts:
+            context.remember(artifact)
             ours.extend(session.genitems(self._collector(session, artifact)))
         items.extend(ours)
 

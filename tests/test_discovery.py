@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact, note_number
+from pytest_torghut_rollout.paths import Resolver
+from pytest_torghut_rollout.rules import CheckContext
 
 ROOT = Path("/artifacts")
 
@@ -104,3 +106,14 @@ def test_a_fifo_named_like_a_manifest_is_refused_without_blocking(tmp_path: Path
     os.mkfifo(path)
     artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
     assert artifact.error == "cannot read the file: not a regular file"
+
+
+def test_the_check_context_reuses_a_manifest_discovery_parsed(tmp_path: Path) -> None:
+    path = tmp_path / "rollout" / "phase-manifest.json"
+    path.parent.mkdir()
+    path.write_text('{"run_id": "r1"}', encoding="utf-8")
+    artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
+    context = CheckContext(resolver=Resolver([tmp_path]))
+    context.remember(artifact)
+    path.write_text('{"run_id": "changed on disk"}', encoding="utf-8")
+    assert context.read_json(tmp_path / "rollout" / ".." / "rollout" / "phase-manifest.json") == {"run_id": "r1"}

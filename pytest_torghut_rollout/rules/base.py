@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,14 +34,20 @@ class CheckContext:
         """Resolve a reference written in an artifact rooted at ``root``."""
         return self.resolver.resolve(ref, root)
 
+    def remember(self, artifact: Artifact) -> None:
+        """Let cross-reference checks use a manifest discovery already parsed, not read it again."""
+        if artifact.kind == "manifest" and artifact.error is None:
+            self._json_cache[Path(os.path.realpath(artifact.path))] = artifact.data
+
     def read_json(self, path: Path) -> Any:
         """Read a JSON file inside the trees once; None when unreadable."""
-        if path not in self._json_cache:
+        key = Path(os.path.realpath(path))
+        if key not in self._json_cache:
             try:
-                self._json_cache[path] = json.loads(path.read_text(encoding="utf-8"))
+                self._json_cache[key] = json.loads(key.read_text(encoding="utf-8"))
             except (OSError, ValueError, RecursionError):
-                self._json_cache[path] = None
-        return self._json_cache[path]
+                self._json_cache[key] = None
+        return self._json_cache[key]
 
 
 CheckFn = Callable[[Artifact, CheckContext], Iterable[Finding]]
