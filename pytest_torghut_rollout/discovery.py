@@ -87,13 +87,14 @@ def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
         root = _manifest_root(top)
         yield load_manifest(top, root=root, display=_display(root, top, label))
         return
+    real_top = Path(os.path.realpath(top))
     for dirpath, dirnames, filenames in os.walk(top, onerror=_raise, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         here = Path(dirpath)
         if here.name == MANIFEST_DIR and MANIFEST_NAME in filenames:
             manifest = here / MANIFEST_NAME
             display = _display(top, manifest, label)
-            escape = _escapes(manifest, top)
+            escape = _escapes(manifest, real_top)
             if escape:
                 yield _broken("manifest", manifest, here.parent, display, escape)
             else:
@@ -101,7 +102,7 @@ def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
         elif here.name == NOTES_DIR:
             members = sorted((f for f in filenames if f.startswith(NOTE_PREFIX)), key=_note_order)
             if members:
-                yield from _load_series(here, members, _display(top, here, label), top)
+                yield from _load_series(here, members, _display(top, here, label), real_top)
 
 
 def _raise(error: OSError) -> None:
@@ -119,7 +120,7 @@ def note_number(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _load_series(directory: Path, members: list[str], display: str, top: Path) -> Iterator[Artifact]:
+def _load_series(directory: Path, members: list[str], display: str, real_top: Path) -> Iterator[Artifact]:
     yield Artifact(
         kind="notes-series",
         path=directory,
@@ -129,7 +130,7 @@ def _load_series(directory: Path, members: list[str], display: str, top: Path) -
     )
     for name in members:
         path, shown = directory / name, f"{display}/{name}"
-        escape = _escapes(path, top)
+        escape = _escapes(path, real_top)
         if escape:
             yield _broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name))
         else:
@@ -155,10 +156,10 @@ class _UndecodableError(Exception):
         self.digest = digest
 
 
-def _escapes(path: Path, top: Path) -> str | None:
+def _escapes(path: Path, real_top: Path) -> str | None:
     """Why ``path`` may not be read: a symlink resolving outside the searched tree."""
     real = Path(os.path.realpath(path))
-    if real.is_relative_to(os.path.realpath(top)):
+    if real.is_relative_to(real_top):
         return None
     return f"{path.name} is a symlink to {real}, outside the artifact tree; not read"
 

@@ -88,7 +88,7 @@ class Resolver:
         """Resolve ``ref`` as written in an artifact whose root is ``root``."""
         if not ref.strip():
             return Resolution(ref=ref, path=None, reason="the path is empty")
-        mapped = next((m.apply(ref) for m in self._mappings if m.apply(ref) is not None), None)
+        mapped = next((new for new in (m.apply(ref) for m in self._mappings) if new is not None), None)
         candidate = Path(mapped if mapped is not None else ref)
         if not candidate.is_absolute():
             candidate = root / candidate
