@@ -1,9 +1,9 @@
 """Validate artifacts against the contract's JSON Schemas (Draft 2020-12).
 
-The schemas are generated from the pydantic models in ``contract``; the format
-checker must really check ``date-time`` (it silently passes everything when
-``rfc3339-validator`` is missing), so ``date_time_checker`` refuses to run
-without it.
+The schemas are generated from the pydantic models in ``contract``. ``date-time``
+is checked by this package's own RFC 3339 grammar (``timestamps``), never by whatever
+jsonschema finds installed: its default checker accepts a trailing newline and
+refuses leap seconds, and passes everything when ``rfc3339-validator`` is missing.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from jsonschema.exceptions import ValidationError, relevance
 
 from .contract import manifest_schema, note_schema
 from .model import SchemaIssue, pointer, show
+from .timestamps import is_rfc3339
 
 
 class FormatCheckerError(RuntimeError):
@@ -25,19 +26,15 @@ class FormatCheckerError(RuntimeError):
 
 @cache
 def date_time_checker() -> FormatChecker:
-    """Return a format checker proven to reject an invalid date-time."""
-    checker: FormatChecker = Draft202012Validator.FORMAT_CHECKER
-    if checker.conforms("2026-02-30T10:00:00Z", "date-time") or checker.conforms("2026-02-28T10:00:00", "date-time"):
-        raise FormatCheckerError(
-            "jsonschema's format checker does not check 'date-time' here; "
-            "install rfc3339-validator (a dependency of pytest-torghut-rollout)"
-        )
+    """Return a format checker whose ``date-time`` is RFC 3339, proven on known cases."""
+    checker = FormatChecker(formats=())
+    checker.checks("date-time")(is_rfc3339)
+    wrong = ("2026-02-30T10:00:00Z", "2026-02-28T10:00:00", "2026-02-28T10:00:00Z\n")
+    if any(checker.conforms(value, "date-time") for value in wrong) or not checker.conforms(
+        "2026-02-28T23:59:60Z", "date-time"
+    ):
+        raise FormatCheckerError("the date-time format check does not follow RFC 3339 here")
     return checker
-
-
-def is_rfc3339(value: Any) -> bool:
-    """True when ``value`` is an RFC 3339 date-time string with an offset."""
-    return isinstance(value, str) and date_time_checker().conforms(value, "date-time")
 
 
 @cache

@@ -13,7 +13,8 @@ from pytest_torghut_rollout.catalogue import SCHEMA_FILES, render_catalogue, ren
 from pytest_torghut_rollout.contract import PhaseManifest
 from pytest_torghut_rollout.model import Severity
 from pytest_torghut_rollout.rules import REGISTRY, DuplicateRuleError, Registry, rule
-from pytest_torghut_rollout.schema import date_time_checker, is_rfc3339, manifest_issues
+from pytest_torghut_rollout.schema import date_time_checker, manifest_issues
+from pytest_torghut_rollout.timestamps import is_rfc3339
 
 CONFORMANCE = Path(__file__).parent.parent / "conformance"
 REGENERATE = "regenerate with: python -c 'import pytest_torghut_rollout.catalogue as c; c.write_conformance()'"
