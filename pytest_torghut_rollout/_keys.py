@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from .model import Finding
-from .rules import CheckContext
+from .rules import CheckContext, Verdict
 from .settings import Settings
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 CONTEXT_KEY = pytest.StashKey[CheckContext]()
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 OUTCOME_KEY = pytest.StashKey[str]()
+VERDICT_KEY = pytest.StashKey[Verdict]()

@@ -19,14 +19,10 @@ from typing import Any
 
 import yaml
 
+from .layout import MANIFEST_DIR, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, VCS_DIRS, is_manifest_file, note_number
 from .model import Artifact, ArtifactKind
 from .schema import manifest_issues, note_issues
 
-MANIFEST_DIR = "rollout"
-MANIFEST_NAME = "phase-manifest.json"
-NOTES_DIR = "notes"
-NOTE_PREFIX = "iteration-"
-NOTE_NAME = re.compile(r"iteration-([1-9][0-9]*)\.md")
 LANE_HEADING = re.compile(r"#\s+(?:Autonomous|Alpha) lane iteration\s+([0-9]+)\s*")
 LANE_FIELD = re.compile(r"-\s+([A-Za-z_][A-Za-z0-9_]*):\s*(.*?)\s*")
 
@@ -58,7 +54,7 @@ def discover(paths: Sequence[Path]) -> list[Artifact]:
 
 def artifact_trees(paths: Sequence[Path]) -> list[Path]:
     """Return the directories references may point into: the given trees."""
-    return [p if p.is_dir() else _manifest_root(p) for p in (q.absolute() for q in paths)]
+    return [p if p.is_dir() else _file_root(p) for p in (q.absolute() for q in paths)]
 
 
 def _labels(paths: Sequence[Path]) -> list[str]:
@@ -78,18 +74,29 @@ def _display(base: Path, path: Path, label: str) -> str:
     return f"{label}/{rel}" if label else rel
 
 
+def _file_root(path: Path) -> Path:
+    """The artifact root of a manifest or a note given alone."""
+    if is_manifest_file(path):
+        return _manifest_root(path)
+    return path.parent.parent if path.parent.name == NOTES_DIR else path.parent
+
+
 def _manifest_root(path: Path) -> Path:
+    # rollout/phase-manifest.json lies in its artifact root's rollout/ directory.
     return path.parent.parent if path.parent.name == MANIFEST_DIR else path.parent
 
 
 def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
     if top.is_file():
-        root = _manifest_root(top)
-        yield load_manifest(top, root=root, display=_display(root, top, label))
+        if is_manifest_file(top):
+            root = _manifest_root(top)
+            yield load_manifest(top, root=root, display=_display(root, top, label))
+        else:
+            yield from _lone_note(top, label)
         return
     real_top = Path(os.path.realpath(top))
     for dirpath, dirnames, filenames in os.walk(top, onerror=_raise, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if d not in VCS_DIRS)
         here = Path(dirpath)
         if here.name == MANIFEST_DIR and MANIFEST_NAME in filenames:
             manifest = here / MANIFEST_NAME
@@ -105,6 +112,22 @@ def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
                 yield from _load_series(here, members, _display(top, here, label), real_top)
 
 
+def _lone_note(path: Path, label: str) -> Iterator[Artifact]:
+    """A note given alone: checked as a note; its series' rules are not evaluated."""
+    directory, root = path.parent, _file_root(path)
+    display = _display(root, path, label)
+    series = display.rsplit("/", 1)[0] if "/" in display else directory.name
+    yield Artifact(
+        kind="notes-series",
+        path=directory,
+        root=root,
+        display=series,
+        members=(path.name,),
+        withheld=f"only {path.name} was given, not its {NOTES_DIR}/ directory: the series was not checked",
+    )
+    yield load_note(path, root=root, display=display)
+
+
 def _raise(error: OSError) -> None:
     raise DiscoveryError(f"cannot search {error.filename}: {error.strerror}") from error
 
@@ -112,12 +135,6 @@ def _raise(error: OSError) -> None:
 def _note_order(name: str) -> tuple[int, str]:
     digits = re.match(r"iteration-([0-9]+)", name)
     return (int(digits.group(1)) if digits else 1 << 62, name)
-
-
-def note_number(name: str) -> int | None:
-    """Return ``n`` of ``iteration-<n>.md``, or None when the name is malformed."""
-    match = NOTE_NAME.fullmatch(name)
-    return int(match.group(1)) if match else None
 
 
 def _load_series(directory: Path, members: list[str], display: str, real_top: Path) -> Iterator[Artifact]:

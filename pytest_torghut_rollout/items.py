@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from _pytest._code.code import TerminalRepr
 
-from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .model import Artifact, Finding, Severity
 from .rules import CheckContext, Rule
 from .settings import Settings
@@ -113,15 +113,21 @@ class RuleItem(ConformanceItem):
         return self.parent.artifact
 
     def runtest(self) -> None:
-        """Run the rule; raise RuleViolation on findings that count, warn on advisory ones."""
+        """Run the rule; raise RuleViolation on findings that count, warn on advisory ones.
+
+        A rule that cannot judge (its input is missing or malformed, a defect another rule
+        reports) is skipped as not evaluated, never passed.
+        """
         settings: Settings = self.config.stash[SETTINGS_KEY]
         context: CheckContext = self.config.stash[CONTEXT_KEY]
         artifact = self.artifact
-        if artifact.error is not None:
-            findings = [Finding(pointer="", message=f"cannot check: {artifact.error}")]
-        else:
-            findings = self.rule.run(artifact, context)
+        verdict = self.rule.evaluate(artifact, context)
+        self.stash[VERDICT_KEY] = verdict
+        findings = list(verdict.findings)
         self.stash[FINDINGS_KEY] = findings
+        if verdict.not_evaluated is not None:
+            self.stash[OUTCOME_KEY] = "not-evaluated"
+            pytest.skip(f"not evaluated: {verdict.not_evaluated}")
         if not findings:
             self.stash[OUTCOME_KEY] = "conforms"
             return

@@ -74,6 +74,16 @@ class Artifact:
     """SHA-256 of the file's bytes as read (None for a series or an unreadable file)."""
     schema_issues: tuple[SchemaIssue, ...] = field(default=(), repr=False)
     """Structural errors against the contract's JSON Schema, computed at parse time."""
+    withheld: str | None = None
+    """Why none of the artifact's rules can be evaluated although it was read (a notes
+    series of which only one note was given)."""
+    memo: dict[str, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
+    """Results derived once per artifact (the owners of its schema issues)."""
+
+
+def is_number(value: Any) -> bool:
+    """True for a JSON number: compared by value (``6.0`` is 6), and a boolean is never one."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def show(value: Any, limit: int = 80) -> str:

@@ -23,10 +23,13 @@ from typing import Any
 import yaml
 
 from .contract import EVIDENCE_PATH_KEYS, NON_FAILING_STATUSES
-from .discovery import note_number
+from .layout import note_number
 from .model import Artifact, ArtifactKind, Severity
 from .producer.storage import write_atomic
 from .rules import REGISTRY
+
+#: How a lane stage note begins (the autonomy lane, the alpha lane).
+LANE_HEADINGS = ("# Autonomous lane iteration", "# Alpha lane iteration")
 
 Edit = Callable[[Artifact, frozenset[Path]], frozenset[Path] | None]
 MISSING_INCIDENT = "rollback-incidents/incident-missing.json"
@@ -272,8 +275,27 @@ def _has_gap_room(artifact: Artifact) -> bool:
     return len(_numbered(artifact)) >= 2
 
 
+def _later_notes(artifact: Artifact) -> Iterator[str]:
+    """The texts of the notes numbered after ``artifact`` in its series."""
+    n = artifact.number or 0
+    for path in artifact.path.parent.glob("iteration-*.md"):
+        later = note_number(path.name)
+        if later is not None and later > n:
+            yield path.read_text(encoding="utf-8", errors="replace")
+
+
 def _lane_note_beside_manifest(artifact: Artifact) -> bool:
-    return (artifact.root / "rollout" / "phase-manifest.json").is_file() and "run_id" in artifact.data
+    # Only the latest lane note of a series is compared with the manifest beside it (TN009).
+    beside = (artifact.root / "rollout" / "phase-manifest.json").is_file() and "run_id" in artifact.data
+    return beside and not any(text.lstrip().startswith(LANE_HEADINGS) for text in _later_notes(artifact))
+
+
+def _names_its_manifest_last(artifact: Artifact) -> bool:
+    # TN008 compares a manifest that is there with the latest note naming it, and no other.
+    path = artifact.data.get("phase_manifest_path")
+    if not isinstance(path, str) or not path or path.startswith("/") or "autonomy_run_id" not in artifact.data:
+        return False
+    return (artifact.root / path).is_file() and not any(path in text for text in _later_notes(artifact))
 
 
 # -- the registry -----------------------------------------------------------------------------
@@ -347,8 +369,8 @@ MUTATIONS: tuple[Mutation, ...] = (
        _note(_completed_without_manifest)),
     _m("iteration-mismatch", "scheduler-note", "TN007", "the note's iteration is one more than its file name",
        _note(_shift_iteration), applicable=lambda a: isinstance(a.data.get("iteration"), int)),
-    _m("manifest-outside-tree", "scheduler-note", "TN008", "the manifest path climbs out of the tree",
-       _note(_set(["phase_manifest_path"], "../../etc/torghut/rollout/phase-manifest.json"))),
+    _m("foreign-run-id", "scheduler-note", "TN008", "the note names another run than the manifest it names",
+       _note(_set(["autonomy_run_id"], "f" * 24)), applicable=_names_its_manifest_last),
     _m("lane-note-foreign-run", "lane-note", "TN009", "the lane note names another run than its manifest",
        _foreign_run_id, applicable=_lane_note_beside_manifest),
     _m("missing-incident", "scheduler-note", "TN010", "the note's rollback evidence does not exist",

@@ -60,7 +60,10 @@ class Resolution:
     @property
     def exists(self) -> bool:
         """True when the reference resolves inside the trees to an existing file."""
-        return self.path is not None and self.path.is_file()
+        try:
+            return self.path is not None and self.path.is_file()
+        except OSError:  # a name too long for the file system, say: not there
+            return False
 
     def describe(self) -> str:
         """Say in a few words what became of the reference."""
@@ -69,39 +72,48 @@ class Resolution:
         return "exists" if self.exists else f"missing (looked at {self.path})"
 
 
+#: Longer references are refused unread: no real path comes near, and the OS would refuse them.
+MAX_REF_LENGTH = 4096
+
+
 class Resolver:
-    """Resolve artifact references against roots, a prefix map and allowed trees."""
+    """Resolve artifact references against roots, a prefix map and the trees they may resolve in.
+
+    A relative reference may resolve only inside ``trees`` (the artifacts paths, or the
+    ``--torghut-refs-root`` directories); a reference rewritten by a mapping may resolve
+    inside those trees or inside that mapping's own target, never inside another's.
+    """
 
     def __init__(self, trees: Iterable[Path], mappings: Sequence[PathMapping] = ()) -> None:
         # Longest prefix first, so /tmp/a/b=... wins over /tmp/a=...
         self._mappings = sorted(mappings, key=lambda m: len(m.old), reverse=True)
-        allowed = {Path(os.path.realpath(t)) for t in trees}
-        allowed.update(Path(os.path.realpath(m.new)) for m in mappings)
-        self._trees = tuple(sorted(allowed))
-
-    @property
-    def trees(self) -> tuple[Path, ...]:
-        """The directories inside which references may be read."""
-        return self._trees
+        self._trees = tuple(sorted({Path(os.path.realpath(t)) for t in trees}))
+        self._targets = {m.old: Path(os.path.realpath(m.new)) for m in mappings}
 
     def resolve(self, ref: str, root: Path) -> Resolution:
         """Resolve ``ref`` as written in an artifact whose root is ``root``."""
         if not ref.strip():
             return Resolution(ref=ref, path=None, reason="the path is empty")
-        mapped = next((new for new in (m.apply(ref) for m in self._mappings) if new is not None), None)
+        if "\x00" in ref:
+            return Resolution(ref=ref, path=None, reason="the path holds a NUL byte")
+        if len(ref) > MAX_REF_LENGTH:
+            return Resolution(ref=ref, path=None, reason=f"the path is longer than {MAX_REF_LENGTH} characters")
+        mapping = next((m for m in self._mappings if m.apply(ref) is not None), None)
+        mapped = mapping.apply(ref) if mapping is not None else None
         candidate = Path(mapped if mapped is not None else ref)
         if not candidate.is_absolute():
             candidate = root / candidate
-        real = Path(os.path.realpath(candidate))
-        if not any(real == tree or real.is_relative_to(tree) for tree in self._trees):
-            hint = (
-                ""
-                if mapped is not None or not Path(ref).is_absolute()
-                else ("; map the prefix with --torghut-path-map=OLD=NEW")
-            )
-            return Resolution(
-                ref=ref,
-                path=None,
-                reason=f"resolves to {real}, outside the artifact trees{hint}",
-            )
+        try:
+            real = Path(os.path.realpath(candidate))
+        except (OSError, ValueError) as exc:
+            return Resolution(ref=ref, path=None, reason=f"cannot be resolved: {exc}")
+        allowed = self._trees if mapping is None else (*self._trees, self._targets[mapping.old])
+        if not any(real == tree or real.is_relative_to(tree) for tree in allowed):
+            if mapping is not None:
+                hint = ""
+            elif Path(ref).is_absolute():
+                hint = "; map the prefix with --torghut-path-map=OLD=NEW"
+            else:
+                hint = "; give the tree it lies in with --torghut-refs-root=DIR"
+            return Resolution(ref=ref, path=None, reason=f"resolves to {real}, outside the artifact trees{hint}")
         return Resolution(ref=ref, path=real)

@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"torghut: {exc}") from exc
     config.stash[SETTINGS_KEY] = settings
     config.stash[CONTEXT_KEY] = CheckContext(
-        resolver=Resolver(artifact_trees(settings.artifacts), settings.path_map),
+        resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:

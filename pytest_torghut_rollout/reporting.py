@@ -15,17 +15,23 @@ from typing import Any
 
 import pytest
 
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
+from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .items import DiscoveryItem, RuleItem
 from .settings import Settings
 
 PROPERTY_PREFIX = "torghut_"
+UNFOLLOWED_HINT = (
+    "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
+    "or give the tree they lie in with --torghut-refs-root=DIR"
+)
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
     """The JUnit XML properties of a rule item: what was checked, against what, with what result."""
     rule, artifact = item.rule, item.artifact
     findings = item.stash.get(FINDINGS_KEY, [])
+    verdict = item.stash.get(VERDICT_KEY, None)
+    unfollowed = verdict.unfollowed if verdict is not None else None
     return [
         ("torghut_rule", rule.id),
         ("torghut_slug", rule.slug),
@@ -37,6 +43,8 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
         ("torghut_doc", settings.doc_link(rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
+        ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
+        ("torghut_unfollowed", unfollowed or ""),
     ]
 
 
@@ -56,6 +64,10 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         properties = item_properties(item, settings)
     else:
         return
+    if report.skipped and isinstance(item, RuleItem) and isinstance(report.longrepr, tuple):
+        # Say which check was not evaluated, not which line of this plugin skipped it (an
+        # artifact has no line; the terminal reporter prints a None line number as nothing).
+        report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]
     # Each report copies item.user_properties when it is made, and JUnit XML writes the
     # properties of the teardown report: record them on the item as well as on this report.
     item.user_properties.extend(properties)
@@ -91,6 +103,8 @@ class EvidenceRecorder:
     checks: list[dict[str, Any]] = field(default_factory=list)
     discovery: dict[str, int] = field(default_factory=dict)
     discovery_failed: bool = False
+    unfollowed: set[str] = field(default_factory=set)
+    """References a rule would have followed that resolve outside the trees."""
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
@@ -106,6 +120,8 @@ class EvidenceRecorder:
         outcome = str(props["torghut_outcome"])
         if report.failed and outcome != "violation":
             outcome = "error"
+        if props.get("torghut_unfollowed"):
+            self.unfollowed.add(str(props["torghut_unfollowed"]))
         self.checks.append(
             {
                 "nodeid": report.nodeid,
@@ -117,6 +133,7 @@ class EvidenceRecorder:
                 "sha256": props.get("torghut_sha256") or None,
                 "outcome": outcome,
                 "findings": json.loads(str(props["torghut_findings"])),
+                "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
             }
         )
 
@@ -134,7 +151,8 @@ class EvidenceRecorder:
                 check["artifact"],
                 {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
             )
-            entry["checks"].append({k: check[k] for k in ("rule", "slug", "severity", "outcome", "findings")})
+            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated")
+            entry["checks"].append({k: check[k] for k in keys})
         totals = self.totals()
         return {
             "tool": "pytest-torghut-rollout",
@@ -142,6 +160,7 @@ class EvidenceRecorder:
             "contract": "rollout-contract-v6-06",
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "artifacts_paths": [str(p) for p in self.settings.artifacts],
+            "refs_roots": [str(p) for p in self.settings.refs_roots],
             "options": {
                 "strict": self.settings.strict,
                 "check_refs": self.settings.check_refs,
@@ -156,7 +175,13 @@ class EvidenceRecorder:
                 "conforms": totals["conforms"],
                 "violations": totals["violation"],
                 "advisories": totals["advisory"],
+                "not_evaluated": totals["not-evaluated"],
                 "errors": totals["error"],
+            },
+            "references_not_followed": {
+                "count": len(self.unfollowed),
+                "references": sorted(self.unfollowed),
+                "hint": UNFOLLOWED_HINT if self.unfollowed else "",
             },
             "pytest_exit_status": exitstatus,
             "result": "pass" if exitstatus == 0 else "fail",
@@ -188,6 +213,16 @@ class EvidenceRecorder:
                 f"{_n(totals['advisory'], 'advisory check')} warned; "
                 "rerun with --torghut-strict to make advisories fail."
             )
+        if totals["not-evaluated"]:
+            yield (
+                f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
+                "(another check reports it) or was not followed; rerun with -rs to see why."
+            )
+        if self.unfollowed:
+            one = len(self.unfollowed) == 1
+            what = "reference resolves" if one else "references resolve"
+            was = "was" if one else "were"
+            yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
         if totals["error"]:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed:

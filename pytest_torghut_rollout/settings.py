@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
+from .layout import MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
 from .paths import PathMapError, PathMapping
 
 GROUP = "torghut"
@@ -20,6 +21,8 @@ class Settings:
     """Everything the plugin needs to know about this run."""
 
     artifacts: tuple[Path, ...]
+    refs_roots: tuple[Path, ...] = ()
+    """Where references inside artifacts may resolve; empty: the artifacts paths themselves."""
     path_map: tuple[PathMapping, ...]
     min_artifacts: int
     strict: bool
@@ -81,6 +84,16 @@ def add_options(parser: pytest.Parser) -> None:
         "paths inside artifacts; repeatable. Default: none.",
     )
     group.addoption(
+        "--torghut-refs-root",
+        action="append",
+        dest="torghut_refs_root",
+        metavar="DIR",
+        default=None,
+        help="let paths written inside artifacts resolve anywhere under DIR (to check one run "
+        "directory of a nested root, give the root); nothing outside is read; repeatable. "
+        "Default: the artifacts paths.",
+    )
+    group.addoption(
         "--torghut-min-artifacts",
         dest="torghut_min_artifacts",
         metavar="N",
@@ -110,6 +123,9 @@ def add_options(parser: pytest.Parser) -> None:
         help="write a machine-readable JSON evidence summary of the run to PATH. Default: none.",
     )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
+    parser.addini(
+        "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
+    )
     parser.addini("torghut_path_map", "OLD=NEW prefix rewrites, one per line", type="linelist", default=[])
     parser.addini("torghut_min_artifacts", "fewest artifacts a run may find (default 1)", default="1")
     parser.addini("torghut_strict", "fail on advisory findings (default false)", type="bool", default=False)
@@ -137,6 +153,17 @@ def read_settings(config: pytest.Config) -> Settings | None:
     for path in artifacts:
         if not path.exists():
             raise pytest.UsageError(f"{source} path does not exist: {path}")
+        if not path.is_dir() and not is_artifact_file(path):
+            raise pytest.UsageError(
+                f"{source} file is neither a manifest nor a note: {path}; give a directory, "
+                f"a {MANIFEST_NAME} or a {NOTES_DIR}/{NOTE_PREFIX}<n>.md file"
+            )
+    cli_roots: list[str] | None = option.torghut_refs_root
+    refs_roots = [Path(p) for p in cli_roots] if cli_roots else list(config.getini("torghut_refs_root"))
+    for root in refs_roots:
+        if not root.is_dir():
+            where = "--torghut-refs-root" if cli_roots else f"torghut_refs_root (in {config.inipath})"
+            raise pytest.UsageError(f"{where} is not a directory: {root}")
     maps = option.torghut_path_map
     base = config.invocation_params.dir
     if not maps:
@@ -157,6 +184,7 @@ def read_settings(config: pytest.Config) -> Settings | None:
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
     return Settings(
         artifacts=tuple(artifacts),
+        refs_roots=tuple(refs_roots),
         path_map=mappings,
         min_artifacts=min_artifacts,
         strict=bool(option.torghut_strict or config.getini("torghut_strict")),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact, note_number
+from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact
+from pytest_torghut_rollout.layout import note_number
 from pytest_torghut_rollout.paths import Resolver
 from pytest_torghut_rollout.rules import CheckContext
 
@@ -116,4 +117,5 @@ def test_the_check_context_reuses_a_manifest_discovery_parsed(tmp_path: Path) ->
     context = CheckContext(resolver=Resolver([tmp_path]))
     context.remember(artifact)
     path.write_text('{"run_id": "changed on disk"}', encoding="utf-8")
-    assert context.read_json(tmp_path / "rollout" / ".." / "rollout" / "phase-manifest.json") == {"run_id": "r1"}
+    _, data = context.read_json("rollout/../rollout/phase-manifest.json", tmp_path)
+    assert data == {"run_id": "r1"}

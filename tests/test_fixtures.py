@@ -20,7 +20,7 @@ from pytest_torghut_rollout.contract import SKIP_STATUSES
 from pytest_torghut_rollout.discovery import artifact_trees, discover
 from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
 from pytest_torghut_rollout.paths import PathMapping, Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact
+from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 VALID = FIXTURES / "valid"
@@ -28,7 +28,7 @@ VALID_ABSOLUTE = FIXTURES / "valid-absolute"
 INVALID = FIXTURES / "invalid"
 PRODUCTION_PREFIX = "/tmp/torghut/autonomy"
 CHECK_REFS = "torghut_check_refs"
-CASE_KEYS = frozenset({"description", "rule", "fails", "options"})
+CASE_KEYS = frozenset({"description", "rule", "fails", "not_evaluated", "options"})
 CASE_OPTIONS = frozenset({"check_refs", "strict"})
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 FAILED_RULE = re.compile(r"^FAILED \S+::(T[MN][0-9]{3}-[a-z0-9-]+)", re.MULTILINE)
@@ -60,11 +60,24 @@ def _findings_by_rule(
     path: Path, *, mappings: Sequence[PathMapping] = (), opt_ins: tuple[str, ...] = ()
 ) -> dict[str, list[str]]:
     """Rule id -> '<artifact>: <message>' for every finding on every artifact under ``path``."""
-    context = _context(path, mappings)
     found: dict[str, list[str]] = {}
-    for artifact in discover([path]):
-        for rule_id, findings in check_artifact(artifact, context, opt_ins=opt_ins).items():
-            found.setdefault(rule_id, []).extend(f"{artifact.display}: {f.message}" for f in findings)
+    for artifact, verdicts in evaluate_artifacts(discover([path]), _context(path, mappings), opt_ins=opt_ins):
+        for rule_id, verdict in verdicts.items():
+            messages = [f"{artifact.display}: {f.message}" for f in verdict.findings]
+            if messages:
+                found.setdefault(rule_id, []).extend(messages)
+    return found
+
+
+def _not_evaluated(
+    path: Path, *, mappings: Sequence[PathMapping] = (), opt_ins: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """Rule id -> '<artifact>: <reason>' for every check that could not judge."""
+    found: dict[str, list[str]] = {}
+    for artifact, verdicts in evaluate_artifacts(discover([path]), _context(path, mappings), opt_ins=opt_ins):
+        for rule_id, verdict in verdicts.items():
+            if verdict.not_evaluated is not None:
+                found.setdefault(rule_id, []).append(f"{artifact.display}: {verdict.not_evaluated}")
     return found
 
 
@@ -145,11 +158,11 @@ def test_invalid_case_trips_exactly_its_listed_rules(case_dir: Path) -> None:
     found = _findings_by_rule(case.path, opt_ins=case.opt_ins)
     assert set(found) == case.fails, found
     assert case.rule in found
+    if "not_evaluated" in case.spec:
+        assert set(_not_evaluated(case.path, opt_ins=case.opt_ins)) == set(case.spec["not_evaluated"])
 
 
-@pytest.mark.parametrize(
-    "case_id", ["TM021/evidence-path-escapes-tree", "TM024/ref-escapes-tree", "TN008/manifest-path-escapes-tree"]
-)
+@pytest.mark.parametrize("case_id", ["TM021/evidence-path-escapes-tree", "TM024/ref-escapes-tree"])
 def test_reference_escaping_the_tree_is_reported_unresolvable(case_id: str) -> None:
     case = _load_case(INVALID / case_id)
     messages = _findings_by_rule(case.path, opt_ins=case.opt_ins)[case.rule]
@@ -165,13 +178,17 @@ def test_reference_escaping_the_tree_is_reported_unresolvable(case_id: str) -> N
         ("TN001/front-matter-never-closed", "scheduler-note", "never closed"),
     ],
 )
-def test_unparsable_artifact_fails_every_rule_of_its_kind_with_the_parse_error(
+def test_unparsable_artifact_fails_one_rule_with_the_parse_error_and_evaluates_no_other(
     case_id: str, kind: ArtifactKind, error: str
 ) -> None:
     case = _load_case(INVALID / case_id)
     found = _findings_by_rule(case.path)
-    assert set(found) == {r.id for r in REGISTRY.for_kind(kind)} == case.fails
+    owner = "TM001" if kind == "manifest" else "TN001"
+    assert set(found) == {owner} == case.fails
     assert all(error in m for messages in found.values() for m in messages)
+    skipped = _not_evaluated(case.path)
+    assert set(skipped) == {r.id for r in REGISTRY.for_kind(kind)} - {owner}
+    assert all(f"({owner} reports it)" in m for messages in skipped.values() for m in messages)
 
 
 def test_absolute_tree_conforms_through_the_path_map() -> None:
@@ -180,10 +197,14 @@ def test_absolute_tree_conforms_through_the_path_map() -> None:
 
 def test_absolute_tree_without_the_path_map_reports_unresolvable_references() -> None:
     found = _findings_by_rule(VALID_ABSOLUTE)
-    # Evidence and drift files of the rollback, the note's manifest and its evidence.
-    assert set(found) == {"TM021", "TM022", "TN008", "TN010"}
+    # Evidence and drift files of the rollback and the note's evidence: rules that need the file.
+    assert set(found) == {"TM021", "TM022", "TN010"}
     for messages in found.values():
         assert all("outside the artifact trees" in m for m in messages), messages
+    # The note's manifest path need not resolve: not followed, not a violation.
+    (skipped,) = _not_evaluated(VALID_ABSOLUTE)["TN008"]
+    assert "manifest path not followed" in skipped
+    assert "--torghut-path-map" in skipped
 
 
 # -- meta: the corpus itself -------------------------------------------------------------------
@@ -357,7 +378,10 @@ def test_plugin_passes_the_conforming_fixtures(pytester: pytest.Pytester) -> Non
     result = pytester.runpytest(f"--torghut-artifacts={VALID}", "-p", "no:cacheprovider")
     assert result.ret == 0, result.stdout.str()[-3000:]
     checks = sum(len(REGISTRY.for_kind(a.kind)) for a in VALID_ARTIFACTS)
-    assert result.parseoutcomes() == {"passed": checks + 1}  # + torghut::discovery; no warnings
+    # The one note whose run retention pruned cannot be compared with its manifest.
+    pruned = sum(len(reasons) for reasons in _not_evaluated(VALID).values())
+    assert pruned == 1
+    assert result.parseoutcomes() == {"passed": checks + 1 - pruned, "skipped": pruned}  # + torghut::discovery
 
 
 @show_advisories
@@ -368,9 +392,14 @@ def test_plugin_checks_the_absolute_tree_only_through_the_path_map(pytester: pyt
     assert "warnings" not in mapped.parseoutcomes()
     unmapped = pytester.runpytest(*args)
     assert unmapped.ret == 1
-    names = {REGISTRY[r].name for r in ("TM021", "TM022", "TN008")}
+    names = {REGISTRY[r].name for r in ("TM021", "TM022")}
     assert _failed_rule_names(unmapped) == names
-    unmapped.stdout.fnmatch_lines(["*TN010 note-evidence-exists*unresolvable*outside the artifact trees*"])
+    unmapped.stdout.fnmatch_lines(
+        [
+            "*TN010 note-evidence-exists*unresolvable*outside the artifact trees*",
+            "1 reference resolves outside the artifact trees and was not followed; map production's*",
+        ]
+    )
 
 
 @show_advisories

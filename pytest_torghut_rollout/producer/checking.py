@@ -14,7 +14,7 @@ from typing import Any
 from ..discovery import artifact_trees, discover, manifest_artifact, note_artifact
 from ..model import Artifact, Finding, Severity
 from ..paths import PathMapping, Resolver
-from ..rules import REGISTRY, CheckContext, check_artifact
+from ..rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
 from .layout import ArtifactTree
 
 
@@ -111,8 +111,8 @@ def findings_in_tree(
     """Check every artifact under ``paths`` as the plugin does: display path -> rule id -> findings."""
     context = CheckContext(resolver=Resolver(artifact_trees(paths), mappings))
     results: dict[str, dict[str, list[Finding]]] = {}
-    for artifact in discover(paths):
-        failing = check_artifact(artifact, context, opt_ins=tuple(opt_ins))
+    for artifact, verdicts in evaluate_artifacts(discover(paths), context, opt_ins=tuple(opt_ins)):
+        failing = {rule_id: list(v.findings) for rule_id, v in verdicts.items() if v.findings}
         if failing:
             results[artifact.display] = failing
     return results

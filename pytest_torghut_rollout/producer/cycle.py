@@ -178,8 +178,12 @@ def _throughput(spec: CycleSpec) -> dict[str, Any]:
 
 
 def _refuse_replacing_another_run(run: RunPaths, spec: CycleSpec) -> None:
-    """A run directory holds one run: replacing it would leave that run's notes naming another."""
-    if not run.manifest_path.is_file():
+    """A nested run directory holds one run: replacing it would leave that run's notes naming another.
+
+    The flat layout rewrites its one manifest every cycle, by design: only the latest note
+    naming it is compared with it (TN008), so a later run may replace an earlier one there.
+    """
+    if run.flat or not run.manifest_path.is_file():
         return
     held = read_manifest(run.manifest_path).run_id
     if held != spec.run_id:
@@ -207,8 +211,9 @@ def run_cycle(
 ) -> CycleResult:
     """Write every artifact of one cycle into ``tree``; each write is self-checked first.
 
-    In the flat layout the tree is the run's artifact root, so it holds one run: a
-    different run is refused rather than replacing the manifest earlier notes name.
+    In the flat layout the tree is the artifact root and its one manifest is rewritten
+    every cycle; in the nested layout a different run is refused rather than replacing
+    the manifest of a run directory whose notes name it.
     """
     warnings: list[RuleFinding] = []
     run = tree.nested_run(stamp(spec.timestamp)) if layout == "nested" else tree.flat_run()

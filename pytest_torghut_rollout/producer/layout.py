@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..discovery import MANIFEST_DIR, MANIFEST_NAME, NOTES_DIR
+from ..layout import MANIFEST_DIR, MANIFEST_NAME, NOTES_DIR
 from ..paths import PathMapping, Resolver
 
 INCIDENTS_DIR = "rollback-incidents"

@@ -22,32 +22,101 @@ class DuplicateRuleError(ValueError):
     """Two rules were registered under one id or one slug."""
 
 
+class NotEvaluated(Exception):
+    """Raised by a check that cannot judge: what it reads is missing or malformed.
+
+    ``owner`` is the rule that reports the defect, when one does; a rule never passes
+    for want of input ("passed" means checked and conformed).
+    """
+
+    def __init__(self, reason: str, *, owner: str | None = None, unfollowed: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.owner = owner
+        self.unfollowed = unfollowed
+
+
+@dataclass(frozen=True, kw_only=True)
+class Verdict:
+    """What one rule concluded about one artifact: findings, or why it could not judge."""
+
+    findings: tuple[Finding, ...] = ()
+    not_evaluated: str | None = None
+    """Why the rule could not judge (None when it did)."""
+    owner: str | None = None
+    """The rule that reports the defect which kept this one from judging."""
+    unfollowed: str | None = None
+    """A reference the rule would have followed, which resolves outside the trees."""
+
+    @property
+    def passed(self) -> bool:
+        """Checked and conformed: evaluated, with no finding."""
+        return self.not_evaluated is None and not self.findings
+
+
 @dataclass(frozen=True, kw_only=True)
 class CheckContext:
-    """What checks may consult beyond the artifact: paths and configured vocabularies."""
+    """What checks may consult beyond the artifact: paths, configured vocabularies, the other notes."""
 
     resolver: Resolver
     unhealthy_drift_states: frozenset[str] = frozenset(DEFAULT_UNHEALTHY_DRIFT_STATES)
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
+    _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
+    _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
+    _latest_lane: dict[Path, int] = field(default_factory=dict, compare=False, repr=False)
 
     def resolve(self, ref: str, root: Path) -> Resolution:
         """Resolve a reference written in an artifact rooted at ``root``."""
         return self.resolver.resolve(ref, root)
 
     def remember(self, artifact: Artifact) -> None:
-        """Let cross-reference checks use a manifest discovery already parsed, not read it again."""
+        """Learn what cross-reference checks need from every artifact, before any check runs.
+
+        A manifest discovery already parsed is not read again; for each note naming a
+        manifest, the series and its number (only the latest note naming a manifest is
+        compared with it).
+        """
         if artifact.kind == "manifest" and artifact.error is None:
             self._json_cache[Path(os.path.realpath(artifact.path))] = artifact.data
+        elif artifact.kind == "lane-note" and artifact.number is not None:
+            series = artifact.path.parent
+            self._latest_lane[series] = max(artifact.number, self._latest_lane.get(series, 0))
+        elif artifact.kind == "scheduler-note" and artifact.error is None and artifact.number is not None:
+            ref = artifact.data.get("phase_manifest_path")
+            if isinstance(ref, str) and ref.strip():
+                self._manifest_refs.append((artifact.path.parent, ref, artifact.root, artifact.number))
+                self._latest.clear()
 
-    def read_json(self, path: Path) -> Any:
-        """Read a JSON file inside the trees once; None when unreadable."""
-        key = Path(os.path.realpath(path))
+    def latest_note_naming(self, series: Path, manifest: Path) -> int | None:
+        """The highest ``n`` in ``series`` whose note names ``manifest`` (however spelled), if known."""
+        if not self._latest and self._manifest_refs:
+            for directory, ref, root, number in self._manifest_refs:
+                resolved = self.resolver.resolve(ref, root).path
+                if resolved is not None:
+                    key = (directory, resolved)
+                    self._latest[key] = max(number, self._latest.get(key, 0))
+        return self._latest.get((series, manifest))
+
+    def latest_lane_note(self, series: Path) -> int | None:
+        """The highest ``n`` of a lane note in ``series``, if known."""
+        return self._latest_lane.get(series)
+
+    def read_json(self, ref: str, root: Path) -> tuple[Resolution, Any]:
+        """Resolve ``ref`` and read the JSON file it names, only if it lies inside the trees.
+
+        The one way a check reads a file named by or beside an artifact: the data is None
+        when the reference is unresolvable, missing, or not JSON.
+        """
+        resolution = self.resolver.resolve(ref, root)
+        if not resolution.exists or resolution.path is None:
+            return resolution, None
+        key = resolution.path
         if key not in self._json_cache:
             try:
                 self._json_cache[key] = json.loads(key.read_text(encoding="utf-8"))
             except (OSError, ValueError, RecursionError):
                 self._json_cache[key] = None
-        return self._json_cache[key]
+        return resolution, self._json_cache[key]
 
 
 CheckFn = Callable[[Artifact, CheckContext], Iterable[Finding]]
@@ -69,6 +138,9 @@ class Rule:
     check: CheckFn = field(repr=False)
     opt_in: str | None = None
     """The option that enables the rule; None means it always runs."""
+    needs: tuple[str, ...] = ()
+    """JSON Pointer patterns (``/phases/*/status``) of what the rule reads. A structural
+    error at one of them that another rule owns leaves this rule not evaluated."""
 
     @property
     def name(self) -> str:
@@ -81,15 +153,74 @@ class Rule:
         return self.id.lower()
 
     def run(self, artifact: Artifact, context: CheckContext) -> list[Finding]:
-        """Return every finding of this rule on ``artifact`` (deduplicated by pointer)."""
+        """Return every finding of this rule on ``artifact`` (empty also when not evaluated)."""
+        return list(self.evaluate(artifact, context).findings)
+
+    def evaluate(self, artifact: Artifact, context: CheckContext) -> Verdict:
+        """Judge ``artifact``: its findings (deduplicated by pointer), or why it cannot be judged."""
+        if artifact.error is not None:
+            owner = UNREADABLE_OWNER.get(artifact.kind)
+            if owner == self.id:
+                return Verdict(findings=(Finding(pointer="", message=f"cannot check: {artifact.error}"),))
+            return Verdict(not_evaluated=f"the artifact cannot be read or parsed ({owner} reports it)", owner=owner)
+        if artifact.withheld is not None:
+            return Verdict(not_evaluated=artifact.withheld)
+        blocked = self._blocked_by(artifact)
+        if blocked is not None:
+            return blocked
         findings: list[Finding] = []
         seen: set[tuple[str, str]] = set()
-        for finding in self.check(artifact, context):
-            key = (finding.pointer, finding.message)
-            if key not in seen:
-                seen.add(key)
-                findings.append(finding)
-        return findings
+        try:
+            for finding in self.check(artifact, context):
+                key = (finding.pointer, finding.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(finding)
+        except NotEvaluated as exc:
+            return Verdict(not_evaluated=exc.reason, owner=exc.owner, unfollowed=exc.unfollowed)
+        return Verdict(findings=tuple(findings))
+
+    def _blocked_by(self, artifact: Artifact) -> Verdict | None:
+        if not self.needs or not artifact.schema_issues:
+            return None
+        owners = schema_owners(artifact)
+        for issue, owner in zip(artifact.schema_issues, owners, strict=True):
+            if owner != self.id and any(glob_match(need, issue.pointer) for need in self.needs):
+                # The structural errors this rule owns need no other input: they still count.
+                own = tuple(
+                    Finding(pointer=i.pointer, message=i.message, expected=i.expected, found=i.found)
+                    for i, o in zip(artifact.schema_issues, owners, strict=True)
+                    if o == self.id
+                )
+                if own:
+                    return Verdict(findings=own)
+                where = issue.pointer or "the document"
+                return Verdict(not_evaluated=f"{where}: {issue.message} ({owner} reports it)", owner=owner)
+        return None
+
+
+#: Which rule fails, with the reason, for an artifact that cannot be read or parsed; every
+#: other rule of the artifact is not evaluated (one defect, one failure).
+UNREADABLE_OWNER: dict[str, str] = {
+    "manifest": "TM001",
+    "scheduler-note": "TN001",
+    "lane-note": "TN001",
+    "unrecognised-note": "TN001",
+}
+
+#: How structural errors are assigned to rules, per artifact kind (set by the rule modules).
+SCHEMA_ROUTES: dict[str, SchemaRoutes] = {}
+
+
+def schema_owners(artifact: Artifact) -> tuple[str, ...]:
+    """The owning rule id of each of ``artifact.schema_issues``, routed once per artifact."""
+    cached = artifact.memo.get("schema_owners")
+    if cached is None:
+        routes = SCHEMA_ROUTES.get(artifact.kind)
+        cached = tuple(routes.route(i) if routes else "" for i in artifact.schema_issues)
+        artifact.memo["schema_owners"] = cached
+    owners: tuple[str, ...] = cached
+    return owners
 
 
 class Registry:
@@ -141,6 +272,7 @@ def rule(
     applies_to: Sequence[ArtifactKind],
     severity: Severity = Severity.REQUIRED,
     opt_in: str | None = None,
+    needs: Sequence[str] = (),
     registry: Registry = REGISTRY,
 ) -> Callable[[CheckFn], CheckFn]:
     """Register the decorated check function as a rule."""
@@ -157,6 +289,7 @@ def rule(
                 applies_to=tuple(applies_to),
                 check=check,
                 opt_in=opt_in,
+                needs=tuple(needs),
             )
         )
         return check
@@ -184,8 +317,8 @@ class SchemaRoutes:
 
     def findings(self, artifact: Artifact, rule_id: str) -> Iterator[Finding]:
         """Findings for the schema issues routed to ``rule_id``."""
-        for issue in artifact.schema_issues:
-            if self.route(issue) == rule_id:
+        for issue, owner in zip(artifact.schema_issues, schema_owners(artifact), strict=True):
+            if owner == rule_id:
                 yield Finding(pointer=issue.pointer, message=issue.message, expected=issue.expected, found=issue.found)
 
     def check(self, rule_id: str) -> CheckFn:

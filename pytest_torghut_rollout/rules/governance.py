@@ -14,19 +14,27 @@ from ..model import Artifact, Finding, pointer, show
 from .base import CheckContext, rule
 from .manifest_data import (
     CANARY,
+    GATES,
+    GOVERNANCE,
+    PHASES,
     READING,
     ROLLBACK,
+    STATUSES,
     as_dict,
     evidence_path,
     gates_of,
     nonempty,
     phase_named,
     phases_of,
+    required_phase,
     rollback_trigger,
     unhealthy_drift,
 )
 
 # -- paper canary ---------------------------------------------------------------------------
+
+#: What the paper-canary rules read to learn whether a patch was produced.
+CANARY_READS: tuple[str, ...] = (*GATES, "/phases/*/observations", "/phases/*/artifact_refs")
 
 
 def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
@@ -46,16 +54,20 @@ def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
     title="paper-canary fails (paper) or skips (live) without a patch",
     source=CANARY,
     applies_to=("manifest",),
+    needs=(
+        *GATES,
+        "/phases/*/status",
+        "/requested_promotion_target",
+        "/phases/*/observations",
+        "/phases/*/artifact_refs",
+    ),
     statement="""For `paper` target, missing patch => `fail`. For `live` target, missing patch =>
     `skip` (READING.md: whether a patch was produced is read from the paper-canary phase only).""",
 )
 def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Without a patch the canary's status follows the target."""
-    found = phase_named(artifact.data, "paper-canary")
     target = artifact.data.get("requested_promotion_target")
-    if found is None or target not in ("paper", "live"):
-        return
-    i, phase = found
+    i, phase = required_phase(artifact.data, "paper-canary")
     produced, _ = _patch(phase)
     if produced:
         return
@@ -82,15 +94,13 @@ def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Ite
     title="A produced patch is in paper-canary's artifact_refs",
     source=CANARY,
     applies_to=("manifest",),
+    needs=CANARY_READS,
     statement="""Canary completion path is captured in phase artifact references (READING.md: a
     patch that was produced appears in the phase's `artifact_refs`).""",
 )
 def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The named patch path is among the phase's own references."""
-    found = phase_named(artifact.data, "paper-canary")
-    if found is None:
-        return
-    i, phase = found
+    i, phase = required_phase(artifact.data, "paper-canary")
     produced, named = _patch(phase)
     refs: list[Any] = phase["artifact_refs"] if isinstance(phase.get("artifact_refs"), list) else []
     normalised = {os.path.normpath(r) for r in refs if isinstance(r, str)}
@@ -119,16 +129,14 @@ def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> I
     title="runtime-governance fails when a rollback is triggered or drift is unhealthy",
     source=ROLLBACK,
     applies_to=("manifest",),
+    needs=(*STATUSES, "/phases/*/observations", *GOVERNANCE),
     statement="""`runtime-governance` status becomes `fail` when runtime drift/rollback policy is
     triggered or when drift state is unhealthy (READING.md: `rollback_triggered` true anywhere, or
     `drift_status` in the configured unhealthy set, default `drift_detected unhealthy`).""",
 )
 def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The runtime-governance phase must fail on a trigger or unhealthy drift."""
-    found = phase_named(artifact.data, "runtime-governance")
-    if found is None:
-        return
-    i, phase = found
+    i, phase = required_phase(artifact.data, "runtime-governance")
     trigger = rollback_trigger(artifact.data)
     drift = unhealthy_drift(artifact.data, context.unhealthy_drift_states)
     if phase.get("status") == "fail" or (trigger is None and drift is None):
@@ -148,6 +156,7 @@ def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) 
     title="rollback-proof passes only without a rollback, or with existing evidence",
     source=ROLLBACK,
     applies_to=("manifest",),
+    needs=(*STATUSES, "/phases/*/observations", *GOVERNANCE),
     statement="""`rollback-proof` status becomes `pass` when not rollback-triggered; `pass` only when
     evidence path exists if rollback is triggered (READING.md: triggered, it may be `pass` only when
     `rollback_incident_evidence_path` or its alias is non-empty AND the file exists; otherwise it
@@ -155,10 +164,7 @@ def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) 
 )
 def check_rollback_proof_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Judge rollback-proof's status against the trigger and the evidence on disk."""
-    found = phase_named(artifact.data, "rollback-proof")
-    if found is None:
-        return
-    i, phase = found
+    i, phase = required_phase(artifact.data, "rollback-proof")
     status, at = phase.get("status"), pointer("phases", i, "status")
     trigger = rollback_trigger(artifact.data)
     if trigger is None:
@@ -214,6 +220,7 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     title="On a rollback, the drift evidence files referenced exist",
     source=ROLLBACK,
     applies_to=("manifest",),
+    needs=(*PHASES, "/phases/*/observations", "/phases/*/artifact_refs", *GOVERNANCE),
     statement="""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
     `drift_last_outcome_path` (READING.md: their values appear as `drift/drift-detection.json`,
     `drift/drift-action.json`, `drift/drift-outcome.json` entries in
@@ -241,6 +248,7 @@ def check_rollback_drift_evidence(artifact: Artifact, context: CheckContext) -> 
     title="Every artifact reference exists (opt-in)",
     source=READING,
     applies_to=("manifest",),
+    needs=("/artifact_refs", "/phases", "/phases/*", "/phases/*/artifact_refs"),
     opt_in="torghut_check_refs",
     statement="""Other `artifact_refs` need not exist (production refs dangle by design and
     retention prunes old runs); an opt-in strict mode checks them.""",

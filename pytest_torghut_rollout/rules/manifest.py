@@ -6,7 +6,7 @@ Schema errors are routed to exactly one rule each; the semantic manifest rules l
 
 from __future__ import annotations
 
-from .base import SchemaRoutes, rule
+from .base import SCHEMA_ROUTES, SchemaRoutes, rule
 from .manifest_data import CONTRACT, READING
 
 # Which rule reports a structural (JSON Schema) error, by keyword and pointer: first match wins.
@@ -29,6 +29,7 @@ ROUTES = SchemaRoutes(
     ),
     default="TM001",
 )
+SCHEMA_ROUTES["manifest"] = ROUTES
 
 
 # -- structural rules ---------------------------------------------------------------------
@@ -92,6 +93,7 @@ rule(
     title="Every phase carries its six fields, with their types",
     source=CONTRACT,
     applies_to=("manifest",),
+    needs=("/phases",),
     statement="""Every phase payload includes: `name`, `status`, `timestamp`, `slo_gates`,
     `observations`, `artifact_refs` (READING.md: `slo_gates` is a list of objects with `id` and
     `status`).""",
@@ -102,6 +104,7 @@ rule(
     title="Every phase status is pass, fail, skip or skipped",
     source=CONTRACT,
     applies_to=("manifest",),
+    needs=("/phases", "/phases/*"),
     statement="""`status` (`pass`, `fail`, `skip`, `skipped`) (READING.md: an unknown phase status
     such as `blocked` is itself a violation, never a pass).""",
 )(ROUTES.check("TM010"))
@@ -111,6 +114,7 @@ rule(
     title="Every timestamp is RFC 3339 with an offset",
     source=READING,
     applies_to=("manifest",),
+    needs=("/phases", "/phases/*", "/phases/*/timestamp", "/created_at", "/updated_at"),
     statement="""`timestamp` is RFC 3339 with an offset (`+00:00` and `Z` both occur; an impossible
     date such as February 30th is invalid); so is every other timestamp the suite reads
     (`created_at`, `updated_at` where present).""",

@@ -10,12 +10,26 @@ from typing import Any
 
 from ..contract import EVIDENCE_PATH_KEYS, SKIP_STATUSES
 from ..model import pointer
+from .base import NotEvaluated
 
 CONTRACT = "contract: Autonomous rollout contract"
 SLO = "contract: SLO gate requirements"
 CANARY = "contract: Canary promotion control"
 ROLLBACK = "contract: Rollback-proof control"
 READING = "READING.md section 2"
+
+#: What a rule that finds phases by name reads (see ``Rule.needs``) ...
+PHASES: tuple[str, ...] = ("/phases", "/phases/*", "/phases/*/name")
+#: ... and one that judges their statuses too.
+STATUSES: tuple[str, ...] = (*PHASES, "/phases/*/status")
+#: ... a rule that reads the governance records' trigger, drift state and evidence.
+GOVERNANCE: tuple[str, ...] = tuple(
+    f"/{record}{key}"
+    for record in ("runtime_governance", "rollback_proof")
+    for key in ("", "/rollback_triggered", "/drift_status", "/rollback_incident_evidence_path", "/artifact_refs")
+)
+#: ... and a rule that reads their SLO gates too.
+GATES: tuple[str, ...] = (*PHASES, "/phases/*/slo_gates", "/phases/*/slo_gates/*", "/phases/*/slo_gates/*/id")
 
 
 def phases_of(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
@@ -29,6 +43,14 @@ def phases_of(data: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
 def phase_named(data: dict[str, Any], name: str) -> tuple[int, dict[str, Any]] | None:
     """(index, phase) of the first phase called ``name``, if any."""
     return next(((i, p) for i, p in phases_of(data) if p.get("name") == name), None)
+
+
+def required_phase(data: dict[str, Any], name: str) -> tuple[int, dict[str, Any]]:
+    """(index, phase) of the phase called ``name``; not evaluated when it is absent (TM007 says so)."""
+    found = phase_named(data, name)
+    if found is None:
+        raise NotEvaluated(f"there is no {name!r} phase (TM007 reports it)", owner="TM007")
+    return found
 
 
 def normalised_status(status: Any) -> Any:

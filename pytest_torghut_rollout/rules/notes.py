@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..contract import NOTE_OUTCOMES
-from ..discovery import MANIFEST_DIR, MANIFEST_NAME, note_number
-from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, pointer, show
-from .base import CheckContext, SchemaRoutes, rule
+from ..layout import MANIFEST_DIR, MANIFEST_NAME, note_number
+from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, is_number, pointer, show
+from .base import SCHEMA_ROUTES, CheckContext, NotEvaluated, SchemaRoutes, rule
 
 NOTES = "contract: Per-iteration notes artifact"
 FLOW = "contract: Rollout execution flow"
@@ -25,6 +25,9 @@ ROUTES = SchemaRoutes(
     ),
     default="TN002",
 )
+SCHEMA_ROUTES["scheduler-note"] = ROUTES
+#: The note's outcome, as TN003 reads it (``status``, or ``outcome`` in front matter).
+OUTCOME: tuple[str, ...] = ("/status", "/outcome")
 
 
 def outcome(data: dict[str, Any]) -> Any:
@@ -77,6 +80,7 @@ def check_note_recognised(artifact: Artifact, context: CheckContext) -> Iterator
     title="The note's outcome is one of the three scheduler outcomes",
     source=FLOW,
     applies_to=SCHEDULER,
+    needs=OUTCOME,
     statement="""outcome (`lane_completed`, `lane_execution_failed`, or `blocked_no_signal`)
     (READING.md: the outcome sits under the key `status`, or `outcome` in front matter).""",
 )
@@ -104,6 +108,7 @@ def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Fi
     title="The note gives a non-empty reason",
     source=FLOW,
     applies_to=SCHEDULER,
+    needs=("/reason",),
     statement="Each note records a non-empty `reason`.",
 )
 def check_note_reason(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -122,6 +127,7 @@ rule(
     title="The note's timestamp is RFC 3339 with an offset",
     source=READING,
     applies_to=SCHEDULER,
+    needs=("/timestamp",),
     statement="""Each note records a timestamp; every timestamp the suite reads (a note's
     `timestamp`) is RFC 3339 with an offset.""",
 )(ROUTES.check("TN005"))
@@ -133,6 +139,7 @@ rule(
     title="A lane_completed note names its manifest",
     source=READING,
     applies_to=SCHEDULER,
+    needs=(*OUTCOME, "/phase_manifest_path"),
     statement="""A `lane_completed` note names its manifest (manifest path and evidence path are
     null only for `blocked_no_signal` and `lane_execution_failed`).""",
 )
@@ -161,9 +168,11 @@ def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[
     """The number inside the note equals n of iteration-<n>.md."""
     yield from ROUTES.findings(artifact, "TN007")
     data, n = artifact.data, artifact.number
+    if n is None:
+        raise NotEvaluated(f"{artifact.path.name} is not named iteration-<n>.md (TN020 reports it)", owner="TN020")
     key, where = ("heading_iteration", "/heading") if artifact.kind == "lane-note" else ("iteration", "/iteration")
     value = data.get(key)
-    if n is not None and isinstance(value, int) and not isinstance(value, bool) and value != n:
+    if is_number(value) and value != n:
         yield Finding(
             pointer=where,
             message=f"the note says iteration {value} but its file is {artifact.path.name}",
@@ -178,34 +187,33 @@ def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[
     title="A note's manifest, where present, is the run it names",
     source=READING,
     applies_to=SCHEDULER,
+    needs=("/phase_manifest_path",),
     statement="""The scheduler records the phase manifest path (READING.md: references resolve
     against the artifact root, or through `--torghut-path-map`; a reference outside the given trees
     is reported as unresolvable). Retention may prune the manifest; when it is there, its `run_id`
     and `candidate_id` are the note's `autonomy_run_id` and `autonomy_candidate_id`.""",
 )
 def check_note_manifest_crossref(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Follow phase_manifest_path and compare run and candidate ids."""
+    """Follow phase_manifest_path and compare run and candidate ids (latest note naming it only)."""
     data = artifact.data
     path = data.get("phase_manifest_path")
     if not (isinstance(path, str) and path.strip()):
-        return
-    resolution = context.resolve(path, artifact.root)
+        return  # nothing named: legal for blocked_no_signal and lane_execution_failed (TN006)
+    resolution, manifest = context.read_json(path, artifact.root)
     if resolution.path is None:
-        yield Finding(
-            pointer="/phase_manifest_path",
-            message=f"manifest path is {resolution.describe()}",
-            expected="a path inside the artifact trees",
-            found=show(path),
-        )
-        return
-    manifest = context.read_json(resolution.path) if resolution.exists else None
+        raise NotEvaluated(f"manifest path not followed: {resolution.reason}", unfollowed=path)
+    if not resolution.exists:
+        raise NotEvaluated(f"the manifest {path} is not there (retention prunes runs); nothing to compare")
+    latest = context.latest_note_naming(artifact.path.parent, resolution.path)
+    if latest is not None and artifact.number is not None and latest > artifact.number:
+        return  # a later note names the same file, which now holds a later run (the flat layout)
     if not isinstance(manifest, dict):
-        return  # pruned by retention, or broken: the manifest's own items say so
+        raise NotEvaluated(f"the manifest {path} cannot be read as a JSON object (TM001 reports it)", owner="TM001")
     for mine, theirs in (("autonomy_run_id", "run_id"), ("autonomy_candidate_id", "candidate_id")):
         if data.get(mine) is not None and manifest.get(theirs) != data.get(mine):
             yield Finding(
                 pointer=f"/{mine}",
-                message=f"the manifest at {path} has another {theirs}",
+                message=f"the manifest at {show(path)} has another {theirs}",
                 expected=show(manifest.get(theirs)),
                 found=show(data.get(mine)),
             )
@@ -218,13 +226,24 @@ def check_note_manifest_crossref(artifact: Artifact, context: CheckContext) -> I
     source=READING,
     applies_to=_LANE,
     severity=Severity.ADVISORY,
-    statement="A lane note's `run_id` should equal the run id of the manifest beside it (advisory).",
+    statement="""A lane note's `run_id` should equal the run id of the manifest beside it (advisory);
+    only the latest lane note of a series is compared, since the flat layout rewrites the one
+    manifest every cycle.""",
 )
 def check_lane_note_run_id(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Compare the lane note's run_id with <root>/rollout/phase-manifest.json."""
-    manifest = context.read_json(artifact.root / MANIFEST_DIR / MANIFEST_NAME)
+    """Compare the latest lane note's run_id with <root>/rollout/phase-manifest.json."""
     run_id = artifact.data.get("run_id")
-    if isinstance(manifest, dict) and run_id is not None and manifest.get("run_id") != run_id:
+    if run_id is None:
+        raise NotEvaluated("the lane note has no '- run_id:' line")
+    latest = context.latest_lane_note(artifact.path.parent)
+    if latest is not None and artifact.number is not None and latest > artifact.number:
+        return  # the manifest beside it has since been rewritten for a later run (the flat layout)
+    resolution, manifest = context.read_json(f"{MANIFEST_DIR}/{MANIFEST_NAME}", artifact.root)
+    if not resolution.exists:
+        raise NotEvaluated(f"no manifest beside the lane note: {MANIFEST_DIR}/{MANIFEST_NAME} {resolution.describe()}")
+    if not isinstance(manifest, dict):
+        raise NotEvaluated("the manifest beside it cannot be read as a JSON object (TM001 reports it)", owner="TM001")
+    if manifest.get("run_id") != run_id:
         yield Finding(
             pointer="/run_id",
             message="the lane note names another run than the manifest beside it",
@@ -239,6 +258,7 @@ def check_lane_note_run_id(artifact: Artifact, context: CheckContext) -> Iterato
     title="A note's rollback evidence path exists",
     source=FLOW,
     applies_to=SCHEDULER,
+    needs=("/rollback_incident_evidence_path",),
     severity=Severity.ADVISORY,
     statement="""The scheduler records the emergency-stop/rollback evidence path (READING.md:
     retention never deletes `rollback-incidents/`, so a recorded incident should be there).""",
@@ -292,15 +312,19 @@ def check_note_file_names(artifact: Artifact, context: CheckContext) -> Iterator
     (READING.md: a series runs 1..max with no gap; a gap is a deleted note: evidence lost).""",
 )
 def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Report every missing number between 1 and the highest note."""
-    numbers = {n for n in map(note_number, artifact.members) if n is not None}
+    """Report every gap between 1 and the highest note, as ranges (bounded by the files, not by n)."""
+    numbers = sorted({n for n in map(note_number, artifact.members) if n is not None})
     if not numbers:
-        return
-    missing = sorted(set(range(1, max(numbers) + 1)) - numbers)
-    for n in missing:
-        yield Finding(
-            pointer=pointer(f"iteration-{n}.md"),
-            message=f"iteration-{n}.md is missing from the series",
-            expected=f"iterations 1..{max(numbers)}",
-            found=f"no iteration-{n}.md",
-        )
+        raise NotEvaluated("no file of the series is named iteration-<n>.md (TN020 reports it)", owner="TN020")
+    highest = numbers[-1]
+    for before, after in zip([0, *numbers], numbers, strict=False):
+        if after - before > 1:
+            first, last = before + 1, after - 1
+            missing = f"iteration-{first}.md" if first == last else f"iteration-{first}.md to iteration-{last}.md"
+            count = last - first + 1
+            yield Finding(
+                pointer=pointer(f"iteration-{first}.md"),
+                message=f"{missing} {'is' if count == 1 else f'({count} notes) are'} missing from the series",
+                expected=f"iterations 1..{highest} with no gap",
+                found=f"no iteration {first}" if first == last else f"no iterations {first} to {last}",
+            )

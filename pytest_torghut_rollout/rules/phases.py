@@ -13,7 +13,18 @@ from ..contract import (
 from ..model import Artifact, Finding, Severity, pointer, show
 from .base import CheckContext, rule
 from .manifest import ROUTES
-from .manifest_data import CONTRACT, READING, SLO, gates_of, normalised_status, phase_named, phases_of
+from .manifest_data import (
+    CONTRACT,
+    GATES,
+    READING,
+    SLO,
+    STATUSES,
+    gates_of,
+    normalised_status,
+    phase_named,
+    phases_of,
+    required_phase,
+)
 
 # -- phase order and transitions ------------------------------------------------------------
 
@@ -24,6 +35,7 @@ from .manifest_data import CONTRACT, READING, SLO, gates_of, normalised_status, 
     title="Phases are the seven canonical phases, in order",
     source=CONTRACT,
     applies_to=("manifest",),
+    needs=("/phases",),
     statement="""Phase order is fixed and authoritative for every manifest: gate-evaluation,
     promotion-prerequisites, rollback-readiness, drift-gate, paper-canary, runtime-governance,
     rollback-proof.""",
@@ -66,6 +78,7 @@ def check_phase_order(artifact: Artifact, context: CheckContext) -> Iterator[Fin
     title="phase_count equals the number of phases",
     source=READING,
     applies_to=("manifest",),
+    needs=("/phases",),
     statement="`phase_count` equals the number of phases (and so 7).",
 )
 def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -87,6 +100,7 @@ def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Fin
     title="Transitions are the six adjacent canonical pairs",
     source=CONTRACT,
     applies_to=("manifest",),
+    needs=("/phase_transitions",),
     statement="""`phase_transitions` must be derived only from the canonical phase list and must
     include transitions between each adjacent phase (READING.md: exactly the six adjacent
     canonical pairs, in order, each `{from, to, status}`).""",
@@ -131,6 +145,7 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
     title="Each transition carries the status of the phase it leads to",
     source=CONTRACT,
     applies_to=("manifest",),
+    needs=(*STATUSES, "/phase_transitions", "/phase_transitions/*", "/phase_transitions/*/to"),
     statement="""Transitions preserve the same failure state (READING.md: each transition's `status`
     equals the status of the phase it leads TO; `skip` and `skipped` mean the same).""",
 )
@@ -163,6 +178,7 @@ def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterat
     title="The manifest fails exactly when a phase fails",
     source="contract: Failure policy",
     applies_to=("manifest",),
+    needs=(*STATUSES, "/status"),
     statement="""manifest `status` is `fail` when any phase status is not `pass`/`skip`/`skipped`
     (READING.md: `status` is `fail` exactly when some phase status is not pass/skip/skipped).""",
 )
@@ -198,6 +214,7 @@ def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[
     title="Every phase declares its required SLO gates",
     source=SLO,
     applies_to=("manifest",),
+    needs=GATES,
     statement="""Each phase must declare SLO checks in `slo_gates` (gate-evaluation:
     slo_signal_count_minimum, slo_decision_count_minimum; promotion-prerequisites:
     slo_required_artifacts_present; rollback-readiness: slo_required_rollback_checks_present;
@@ -227,16 +244,14 @@ def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Itera
     title="gate-evaluation carries the promotion gates' entries",
     source=SLO,
     applies_to=("manifest",),
+    needs=GATES,
     severity=Severity.ADVISORY,
     statement="""`gate-evaluation`: promotion gate-derived status checks (READING.md: ids like
     `gate0_data_integrity`; their absence is worth a warning, not a failure).""",
 )
 def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """gate-evaluation should list gates beyond its two slo_* checks."""
-    found = phase_named(artifact.data, "gate-evaluation")
-    if found is None:
-        return
-    i, phase = found
+    i, phase = required_phase(artifact.data, "gate-evaluation")
     ids = [g.get("id") for g in gates_of(phase)]
     if not any(isinstance(g, str) and not g.startswith("slo_") for g in ids):
         yield Finding(
@@ -253,6 +268,7 @@ def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> I
     title="A passing or skipped phase has no failing required gate",
     source=READING,
     applies_to=("manifest",),
+    needs=(*GATES, "/phases/*/status", "/phases/*/slo_gates/*/status"),
     severity=Severity.ADVISORY,
     statement="""A phase that passes or skips while one of its required SLO gates fails is worth a
     warning (advisory), not a failure.""",
