@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import manifest_schema, note_schema
+from .model import OPT_INS
 from .rules import REGISTRY, Rule
 
 HEADER = """\
@@ -16,7 +17,7 @@ Generated from the rule registry (`torghut-rollout rules` prints it); do not edi
 (`tests/test_conformance_docs.py` fails when this file is out of date).
 
 Each rule enforces one statement of the rollout contract
-(`rollout-contract-v6-06.md`) as `READING.md` reads it. Test ids read
+(`rollout-contract-v6-06.md`) as [interpretation.md](interpretation.md) reads it. Test ids read
 `<artifact path>::<id>-<slug>`. A *required* rule fails the run; an *advisory*
 rule warns, and fails only with `--torghut-strict`. An *opt-in* rule runs only
 when its option is given.
@@ -33,7 +34,7 @@ def _row(rule: Rule) -> str:
 
 
 def _section(rule: Rule) -> str:
-    option = f"\n- Enabled by: `--{rule.opt_in.removeprefix('torghut_').replace('_', '-')}`" if rule.opt_in else ""
+    option = f"\n- Enabled by: `{OPT_INS[rule.opt_in].flag}` (ini `{rule.opt_in}`)" if rule.opt_in else ""
     doc = (rule.check.__doc__ or "").strip().splitlines()
     how = f"\n- Check: {doc[0]}" if doc else ""
     return (

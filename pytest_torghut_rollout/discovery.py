@@ -1,6 +1,6 @@
 """Find governance artifacts under a path, classify them and parse each once.
 
-Both layouts of READING.md section 1 are found from one path: every
+Both layouts of interpretation §1 are found from one path: every
 ``rollout/phase-manifest.json`` is a manifest, every ``notes/`` directory holding
 ``iteration-*`` files is a notes series, and each of its files is a note.
 """

@@ -21,6 +21,19 @@ class Severity(enum.Enum):
 
 
 @dataclass(frozen=True, kw_only=True)
+class OptIn:
+    """A switch that enables opt-in rules: its ini key (the name rules and checks use) and its flag."""
+
+    key: str
+    flag: str
+
+
+CHECK_REFS = OptIn(key="torghut_check_refs", flag="--torghut-check-refs")
+#: Every opt-in switch, by key.
+OPT_INS: dict[str, OptIn] = {o.key: o for o in (CHECK_REFS,)}
+
+
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     """One place where an artifact departs from a rule."""
 

@@ -24,7 +24,7 @@ import yaml
 
 from .contract import EVIDENCE_PATH_KEYS, NON_FAILING_STATUSES
 from .layout import note_number
-from .model import Artifact, ArtifactKind, Severity
+from .model import CHECK_REFS, Artifact, ArtifactKind, Severity
 from .producer.storage import write_atomic
 from .rules import REGISTRY
 
@@ -358,7 +358,7 @@ MUTATIONS: tuple[Mutation, ...] = (
        _manifest(_set(["runtime_governance", "status"], "blocked"))),
     _m("dangling-artifact-ref", "manifest", "TM024", "the top-level artifact_refs name a file that does not exist",
        _manifest(lambda d: d["artifact_refs"].append("gates/missing-report.json")),
-       opt_ins=("torghut_check_refs",)),
+       opt_ins=(CHECK_REFS.key,)),
     _m("prose-note", "scheduler-note", "TN001", "the note is prose, neither JSON nor front matter", _prose),
     _m("drop-throughput", "scheduler-note", "TN002", "the note lacks throughput", _note(_delete(["throughput"]))),
     _m("unknown-outcome", "scheduler-note", "TN003", "the outcome is 'lane_succeeded'", _note(_bad_outcome)),

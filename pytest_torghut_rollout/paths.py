@@ -1,4 +1,4 @@
-"""Resolve paths written inside artifacts, safely (READING.md section 1).
+"""Resolve paths written inside artifacts, safely (interpretation §1).
 
 Relative paths resolve against the artifact root; absolute ones are rewritten by
 the user's prefix map first. Whatever resolves outside the given artifact trees

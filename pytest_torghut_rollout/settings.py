@@ -10,6 +10,7 @@ import pytest
 
 from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .layout import MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
+from .model import CHECK_REFS
 from .paths import PathMapError, PathMapping
 
 GROUP = "torghut"
@@ -34,7 +35,7 @@ class Settings:
     @property
     def opt_ins(self) -> tuple[str, ...]:
         """Names of the opt-in rule switches that are on."""
-        return ("torghut_check_refs",) if self.check_refs else ()
+        return (CHECK_REFS.key,) if self.check_refs else ()
 
     def doc_link(self, anchor: str) -> str:
         """Where a rule's documentation lives."""
@@ -109,9 +110,9 @@ def add_options(parser: pytest.Parser) -> None:
         help="fail on advisory findings too. Default: advisory findings only warn.",
     )
     group.addoption(
-        "--torghut-check-refs",
+        CHECK_REFS.flag,
         action="store_true",
-        dest="torghut_check_refs",
+        dest=CHECK_REFS.key,
         default=None,
         help="also require every artifact_refs entry to exist (rule TM024). Default: off.",
     )
@@ -129,7 +130,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("torghut_path_map", "OLD=NEW prefix rewrites, one per line", type="linelist", default=[])
     parser.addini("torghut_min_artifacts", "fewest artifacts a run may find (default 1)", default="1")
     parser.addini("torghut_strict", "fail on advisory findings (default false)", type="bool", default=False)
-    parser.addini("torghut_check_refs", "require artifact_refs to exist (default false)", type="bool", default=False)
+    parser.addini(CHECK_REFS.key, "require artifact_refs to exist (default false)", type="bool", default=False)
     parser.addini(
         "torghut_evidence", "path of the JSON evidence summary, relative to the ini file (default: none)", type="paths"
     )
@@ -188,7 +189,7 @@ def read_settings(config: pytest.Config) -> Settings | None:
         path_map=mappings,
         min_artifacts=min_artifacts,
         strict=bool(option.torghut_strict or config.getini("torghut_strict")),
-        check_refs=bool(option.torghut_check_refs or config.getini("torghut_check_refs")),
+        check_refs=bool(getattr(option, CHECK_REFS.key) or config.getini(CHECK_REFS.key)),
         unhealthy_drift_states=frozenset(config.getini("torghut_unhealthy_drift_states")),
         docs_url=str(config.getini("torghut_docs_url")),
         evidence_path=evidence,

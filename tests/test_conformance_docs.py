@@ -109,3 +109,19 @@ def test_manifest_schema_requires_the_fourteen_contract_fields() -> None:
     required = set(PhaseManifest.model_json_schema()["required"])
     assert len(required) == 14
     assert {"schema_version", "phase_transitions", "observation_summary", "slo_contract_version"} <= required
+
+
+def test_every_rule_cites_a_section_that_exists() -> None:
+    page = (CONFORMANCE / "interpretation.md").read_text(encoding="utf-8")
+    cited = page.split("## Contract sections cited", 1)[1].split("<a id=", 1)[0]
+    contract_sections = {line[2:].strip() for line in cited.splitlines() if line.startswith("- ")}
+    headings = set(re.findall(r"^## (§\d+ .+)$", page, re.MULTILINE))
+    for rule_ in REGISTRY:
+        kind, _, name = rule_.source.partition(": ")
+        if kind == "contract":
+            assert name in contract_sections, rule_.id
+        else:
+            section, _, title = rule_.source.removeprefix("interpretation ").partition(": ")
+            assert kind.startswith("interpretation §"), rule_.id
+            assert f"{section} {title}" in headings, rule_.id
+    assert "READING.md" not in (CONFORMANCE / "rules.md").read_text(encoding="utf-8")

@@ -248,6 +248,19 @@ def test_invalid_case_json_is_filed_under_its_registered_rule(case_dir: Path) ->
         assert all(REGISTRY[r].severity is Severity.ADVISORY for r in spec["fails"])
 
 
+CONFORMING = FIXTURES / "conforming"
+CONFORMING_DIRS = sorted(p for p in CONFORMING.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("case_dir", CONFORMING_DIRS, ids=[p.name for p in CONFORMING_DIRS])
+def test_conforming_case_trips_no_rule_and_leaves_exactly_its_listed_rules_unevaluated(case_dir: Path) -> None:
+    spec = json.loads((case_dir / "case.json").read_text(encoding="utf-8"))
+    assert set(spec) <= {"description", "not_evaluated"}
+    assert spec["description"].endswith(".")
+    assert _findings_by_rule(case_dir) == {}
+    assert set(_not_evaluated(case_dir)) == set(spec.get("not_evaluated", []))
+
+
 def test_no_conforming_fixture_trips_any_rule() -> None:
     kinds = {a.kind for a in VALID_ARTIFACTS}
     assert kinds == {"manifest", "notes-series", "scheduler-note", "lane-note"}

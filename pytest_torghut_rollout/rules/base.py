@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
-from ..model import Artifact, ArtifactKind, Finding, SchemaIssue, Severity
+from ..model import OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..paths import Resolution, Resolver
 
 RULE_ID = re.compile(r"T[MN][0-9]{3}")
@@ -130,9 +130,9 @@ class Rule:
     slug: str
     title: str
     source: str
-    """Where the rule comes from: a section of the contract or of READING.md."""
+    """Where the rule comes from: a section of the contract or of ``conformance/interpretation.md``."""
     statement: str
-    """The sentence of the contract (as READING.md reads it) that the rule enforces."""
+    """The sentence of the contract (as ``conformance/interpretation.md`` reads it) that the rule enforces."""
     severity: Severity
     applies_to: tuple[ArtifactKind, ...]
     check: CheckFn = field(repr=False)
@@ -235,6 +235,8 @@ class Registry:
             raise ValueError(f"rule id {rule.id!r} must look like TM001 or TN001")
         if not SLUG.fullmatch(rule.slug):
             raise ValueError(f"rule slug {rule.slug!r} must be lowercase words joined by '-'")
+        if rule.opt_in is not None and rule.opt_in not in OPT_INS:
+            raise ValueError(f"rule {rule.name} is enabled by an unknown switch {rule.opt_in!r}")
         for other in self._rules.values():
             if rule.id == other.id or rule.slug == other.slug:
                 raise DuplicateRuleError(f"rule {rule.name} reuses the id or slug of {other.name}")

@@ -10,7 +10,7 @@ from ..contract import (
     DRIFT_EVIDENCE_FILES,
     SKIP_STATUSES,
 )
-from ..model import Artifact, Finding, pointer, show
+from ..model import CHECK_REFS, Artifact, Finding, pointer, show
 from .base import CheckContext, rule
 from .manifest_data import (
     CANARY,
@@ -62,7 +62,7 @@ def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
         "/phases/*/artifact_refs",
     ),
     statement="""For `paper` target, missing patch => `fail`. For `live` target, missing patch =>
-    `skip` (READING.md: whether a patch was produced is read from the paper-canary phase only).""",
+    `skip` (interpretation: whether a patch was produced is read from the paper-canary phase only).""",
 )
 def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Without a patch the canary's status follows the target."""
@@ -95,7 +95,7 @@ def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Ite
     source=CANARY,
     applies_to=("manifest",),
     needs=CANARY_READS,
-    statement="""Canary completion path is captured in phase artifact references (READING.md: a
+    statement="""Canary completion path is captured in phase artifact references (interpretation: a
     patch that was produced appears in the phase's `artifact_refs`).""",
 )
 def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -131,7 +131,7 @@ def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> I
     applies_to=("manifest",),
     needs=(*STATUSES, "/phases/*/observations", *GOVERNANCE),
     statement="""`runtime-governance` status becomes `fail` when runtime drift/rollback policy is
-    triggered or when drift state is unhealthy (READING.md: `rollback_triggered` true anywhere, or
+    triggered or when drift state is unhealthy (interpretation: `rollback_triggered` true anywhere, or
     `drift_status` in the configured unhealthy set, default `drift_detected unhealthy`).""",
 )
 def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -158,7 +158,7 @@ def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) 
     applies_to=("manifest",),
     needs=(*STATUSES, "/phases/*/observations", *GOVERNANCE),
     statement="""`rollback-proof` status becomes `pass` when not rollback-triggered; `pass` only when
-    evidence path exists if rollback is triggered (READING.md: triggered, it may be `pass` only when
+    evidence path exists if rollback is triggered (interpretation: triggered, it may be `pass` only when
     `rollback_incident_evidence_path` or its alias is non-empty AND the file exists; otherwise it
     must be `fail`).""",
 )
@@ -222,7 +222,7 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     applies_to=("manifest",),
     needs=(*PHASES, "/phases/*/observations", "/phases/*/artifact_refs", *GOVERNANCE),
     statement="""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
-    `drift_last_outcome_path` (READING.md: their values appear as `drift/drift-detection.json`,
+    `drift_last_outcome_path` (interpretation: their values appear as `drift/drift-detection.json`,
     `drift/drift-action.json`, `drift/drift-outcome.json` entries in
     `runtime_governance.artifact_refs` and the runtime-governance / rollback-proof phase refs; when a
     rollback is triggered, those drift files that are referenced there must exist).""",
@@ -249,7 +249,7 @@ def check_rollback_drift_evidence(artifact: Artifact, context: CheckContext) -> 
     source=READING,
     applies_to=("manifest",),
     needs=("/artifact_refs", "/phases", "/phases/*", "/phases/*/artifact_refs"),
-    opt_in="torghut_check_refs",
+    opt_in=CHECK_REFS.key,
     statement="""Other `artifact_refs` need not exist (production refs dangle by design and
     retention prunes old runs); an opt-in strict mode checks them.""",
 )

@@ -1,4 +1,4 @@
-"""Structural rules of the phase manifest (contract; READING.md section 2), checked with its JSON Schema.
+"""Structural rules of the phase manifest (contract; interpretation §2), checked with its JSON Schema.
 
 Schema errors are routed to exactly one rule each; the semantic manifest rules live in
 ``phases`` and ``governance``.
@@ -68,7 +68,7 @@ rule(
     source=CONTRACT,
     applies_to=("manifest",),
     statement="""`execution_context`: `repository`, `base`, `head`, `artifactPath`, `priorityId`
-    (READING.md: the five keys present, each a string; placeholder values are legal).""",
+    (interpretation: the five keys present, each a string; placeholder values are legal).""",
 )(ROUTES.check("TM004"))
 rule(
     id="TM005",
@@ -76,7 +76,7 @@ rule(
     title="requested_promotion_target is paper or live",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="""`requested_promotion_target` (`paper` | `live`) (READING.md: real lane runs can
+    statement="""`requested_promotion_target` (`paper` | `live`) (interpretation: real lane runs can
     write `shadow`: that is a violation).""",
 )(ROUTES.check("TM005"))
 rule(
@@ -95,7 +95,7 @@ rule(
     applies_to=("manifest",),
     needs=("/phases",),
     statement="""Every phase payload includes: `name`, `status`, `timestamp`, `slo_gates`,
-    `observations`, `artifact_refs` (READING.md: `slo_gates` is a list of objects with `id` and
+    `observations`, `artifact_refs` (interpretation: `slo_gates` is a list of objects with `id` and
     `status`).""",
 )(ROUTES.check("TM009"))
 rule(
@@ -105,7 +105,7 @@ rule(
     source=CONTRACT,
     applies_to=("manifest",),
     needs=("/phases", "/phases/*"),
-    statement="""`status` (`pass`, `fail`, `skip`, `skipped`) (READING.md: an unknown phase status
+    statement="""`status` (`pass`, `fail`, `skip`, `skipped`) (interpretation: an unknown phase status
     such as `blocked` is itself a violation, never a pass).""",
 )(ROUTES.check("TM010"))
 rule(

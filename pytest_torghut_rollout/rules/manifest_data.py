@@ -16,7 +16,7 @@ CONTRACT = "contract: Autonomous rollout contract"
 SLO = "contract: SLO gate requirements"
 CANARY = "contract: Canary promotion control"
 ROLLBACK = "contract: Rollback-proof control"
-READING = "READING.md section 2"
+READING = "interpretation §2: The manifest"
 
 #: What a rule that finds phases by name reads (see ``Rule.needs``) ...
 PHASES: tuple[str, ...] = ("/phases", "/phases/*", "/phases/*/name")

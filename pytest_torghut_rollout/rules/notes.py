@@ -1,4 +1,4 @@
-"""Rules for per-iteration notes and notes series (contract; READING.md section 3)."""
+"""Rules for per-iteration notes and notes series (contract; interpretation §3)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from .base import SCHEMA_ROUTES, CheckContext, NotEvaluated, SchemaRoutes, rule
 
 NOTES = "contract: Per-iteration notes artifact"
 FLOW = "contract: Rollout execution flow"
-READING = "READING.md section 3"
+READING = "interpretation §3: The notes"
 
 ROUTES = SchemaRoutes(
     routes=(
@@ -48,7 +48,7 @@ rule(
     applies_to=SCHEDULER,
     statement="""The scheduler publishes a per-iteration notes artifact on every cycle and records:
     outcome, reason, phase manifest path, emergency-stop/rollback evidence path, throughput and
-    recommendation trace identifiers (READING.md: the keys `phase_manifest_path`,
+    recommendation trace identifiers (interpretation: the keys `phase_manifest_path`,
     `emergency_stop_active`, `rollback_incident_evidence_path`, `throughput`,
     `recommendation_trace_id`; null is legal where real schedulers write it).""",
 )(ROUTES.check("TN002"))
@@ -82,7 +82,7 @@ def check_note_recognised(artifact: Artifact, context: CheckContext) -> Iterator
     applies_to=SCHEDULER,
     needs=OUTCOME,
     statement="""outcome (`lane_completed`, `lane_execution_failed`, or `blocked_no_signal`)
-    (READING.md: the outcome sits under the key `status`, or `outcome` in front matter).""",
+    (interpretation: the outcome sits under the key `status`, or `outcome` in front matter).""",
 )
 def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """status/outcome is a known outcome, and the two agree when both are written."""
@@ -188,10 +188,10 @@ def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[
     source=READING,
     applies_to=SCHEDULER,
     needs=("/phase_manifest_path",),
-    statement="""The scheduler records the phase manifest path (READING.md: references resolve
-    against the artifact root, or through `--torghut-path-map`; a reference outside the given trees
-    is reported as unresolvable). Retention may prune the manifest; when it is there, its `run_id`
-    and `candidate_id` are the note's `autonomy_run_id` and `autonomy_candidate_id`.""",
+    statement="""The scheduler records the phase manifest path (interpretation: the path need not
+    resolve; where it names a manifest that is there, that manifest's `run_id` and `candidate_id`
+    are the note's `autonomy_run_id` and `autonomy_candidate_id`, for the latest note naming it
+    only, however the path is spelled).""",
 )
 def check_note_manifest_crossref(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Follow phase_manifest_path and compare run and candidate ids (latest note naming it only)."""
@@ -260,7 +260,7 @@ def check_lane_note_run_id(artifact: Artifact, context: CheckContext) -> Iterato
     applies_to=SCHEDULER,
     needs=("/rollback_incident_evidence_path",),
     severity=Severity.ADVISORY,
-    statement="""The scheduler records the emergency-stop/rollback evidence path (READING.md:
+    statement="""The scheduler records the emergency-stop/rollback evidence path (interpretation:
     retention never deletes `rollback-incidents/`, so a recorded incident should be there).""",
 )
 def check_note_evidence_exists(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -287,7 +287,7 @@ def check_note_evidence_exists(artifact: Artifact, context: CheckContext) -> Ite
     source=NOTES,
     applies_to=_SERIES,
     statement="""Each scheduler cycle writes an evidence notes file at
-    `${artifactPath}/notes/iteration-<n>.md` (READING.md: n a positive integer with no leading
+    `${artifactPath}/notes/iteration-<n>.md` (interpretation: n a positive integer with no leading
     zeros).""",
 )
 def check_note_file_names(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -309,7 +309,7 @@ def check_note_file_names(artifact: Artifact, context: CheckContext) -> Iterator
     source=NOTES,
     applies_to=_SERIES,
     statement="""`n` increments from the existing highest `iteration-*` file in the notes folder
-    (READING.md: a series runs 1..max with no gap; a gap is a deleted note: evidence lost).""",
+    (interpretation: a series runs 1..max with no gap; a gap is a deleted note: evidence lost).""",
 )
 def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Report every gap between 1 and the highest note, as ranges (bounded by the files, not by n)."""

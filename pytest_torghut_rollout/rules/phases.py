@@ -10,7 +10,7 @@ from ..contract import (
     PHASE_ORDER,
     REQUIRED_SLO_GATES,
 )
-from ..model import Artifact, Finding, Severity, pointer, show
+from ..model import Artifact, Finding, Severity, is_number, pointer, show
 from .base import CheckContext, rule
 from .manifest import ROUTES
 from .manifest_data import (
@@ -85,7 +85,7 @@ def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Fin
     """phase_count must count the phases actually listed."""
     yield from ROUTES.findings(artifact, "TM008")
     count, phases = artifact.data.get("phase_count"), artifact.data.get("phases")
-    if isinstance(count, int) and not isinstance(count, bool) and isinstance(phases, list) and count != len(phases):
+    if is_number(count) and isinstance(phases, list) and count != len(phases):
         yield Finding(
             pointer="/phase_count",
             message=f"phase_count says {count} but {len(phases)} phases are listed",
@@ -102,7 +102,7 @@ def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Fin
     applies_to=("manifest",),
     needs=("/phase_transitions",),
     statement="""`phase_transitions` must be derived only from the canonical phase list and must
-    include transitions between each adjacent phase (READING.md: exactly the six adjacent
+    include transitions between each adjacent phase (interpretation: exactly the six adjacent
     canonical pairs, in order, each `{from, to, status}`).""",
 )
 def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -146,7 +146,7 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
     source=CONTRACT,
     applies_to=("manifest",),
     needs=(*STATUSES, "/phase_transitions", "/phase_transitions/*", "/phase_transitions/*/to"),
-    statement="""Transitions preserve the same failure state (READING.md: each transition's `status`
+    statement="""Transitions preserve the same failure state (interpretation: each transition's `status`
     equals the status of the phase it leads TO; `skip` and `skipped` mean the same).""",
 )
 def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
@@ -180,7 +180,7 @@ def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterat
     applies_to=("manifest",),
     needs=(*STATUSES, "/status"),
     statement="""manifest `status` is `fail` when any phase status is not `pass`/`skip`/`skipped`
-    (READING.md: `status` is `fail` exactly when some phase status is not pass/skip/skipped).""",
+    (interpretation: `status` is `fail` exactly when some phase status is not pass/skip/skipped).""",
 )
 def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """status must be fail iff some phase status is outside pass/skip/skipped."""
@@ -220,8 +220,8 @@ def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[
     slo_required_artifacts_present; rollback-readiness: slo_required_rollback_checks_present;
     drift-gate: slo_drift_gate_allowed; paper-canary: slo_paper_canary_patch_present;
     runtime-governance: slo_runtime_rollback_not_triggered; rollback-proof:
-    slo_rollback_evidence_required_when_triggered). READING.md: a placeholder phase with
-    `slo_gates: []` violates the contract.""",
+    slo_rollback_evidence_required_when_triggered) (interpretation: a placeholder phase with
+    `slo_gates: []` violates the contract).""",
 )
 def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Each canonical phase lists its required gate ids."""
@@ -246,7 +246,7 @@ def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Itera
     applies_to=("manifest",),
     needs=GATES,
     severity=Severity.ADVISORY,
-    statement="""`gate-evaluation`: promotion gate-derived status checks (READING.md: ids like
+    statement="""`gate-evaluation`: promotion gate-derived status checks (interpretation: ids like
     `gate0_data_integrity`; their absence is worth a warning, not a failure).""",
 )
 def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
