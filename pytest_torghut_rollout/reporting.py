@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
-from .items import DiscoveryItem, RuleItem
+from .items import Discovery, DiscoveryItem, RuleItem
+from .selection import Selection
 from .settings import Settings
 
 PROPERTY_PREFIX = "torghut_"
@@ -103,8 +104,33 @@ class EvidenceRecorder:
     checks: list[dict[str, Any]] = field(default_factory=list)
     discovery: dict[str, int] = field(default_factory=dict)
     discovery_failed: bool = False
+    discovery_reported: bool = False
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
+    selection: Selection = field(default_factory=Selection)
+
+    def take_discovery(self, discovery: Discovery) -> None:
+        """Keep what discovery found at collection, so a deselected discovery test still counts it."""
+        self.discovery = dict(discovery.by_kind)
+        self.discovery_failed = discovery.error is not None or discovery.found < self.settings.min_artifacts
+
+    @property
+    def reported(self) -> int:
+        """Torghut tests (checks and the discovery test) that reported an outcome."""
+        return len(self.checks) + self.discovery_reported
+
+    @property
+    def partial(self) -> bool:
+        """Whether this run left checks out, so that it is no evidence of conformance."""
+        return self.selection.is_partial(self.reported)
+
+    def result(self, exitstatus: int) -> str:
+        """``pass`` only for a full green run; a green partial run is ``incomplete``."""
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            return "fail"
+        if self.partial:
+            return "incomplete"
+        return "pass" if exitstatus == pytest.ExitCode.OK else "fail"
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
@@ -114,6 +140,7 @@ class EvidenceRecorder:
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
+            self.discovery_reported = True
             return
         if "torghut_rule" not in props:
             return
@@ -168,7 +195,8 @@ class EvidenceRecorder:
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
             },
-            "discovery": {"found": self.discovery, "failed": self.discovery_failed},
+            "discovery": {"found": self.discovery, "failed": self.discovery_failed, "run": self.discovery_reported},
+            "selection": self.selection.report(reported=self.reported),
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),
@@ -184,7 +212,7 @@ class EvidenceRecorder:
                 "hint": UNFOLLOWED_HINT if self.unfollowed else "",
             },
             "pytest_exit_status": exitstatus,
-            "result": "pass" if exitstatus == 0 else "fail",
+            "result": self.result(exitstatus),
             "artifacts": list(by_artifact.values()),
         }
 
@@ -227,6 +255,11 @@ class EvidenceRecorder:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+        if self.partial:
+            yield (
+                f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
+                "selected; it is not evidence of conformance."
+            )
 
 
 def _n(count: int, noun: str) -> str:

@@ -673,7 +673,12 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["result"] == "fail"
     assert summary["pytest_exit_status"] == 1
     assert summary["artifacts_paths"] == [str(root)]
-    assert summary["discovery"] == {"found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2}, "failed": False}
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+        "run": True,
+    }
+    assert summary["selection"]["partial"] is False
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
@@ -692,6 +697,68 @@ def test_evidence_summary_is_complete_and_written_once(
     assert violation["rule"] == "TM012"
     assert violation["outcome"] == "violation"
     assert len(violation["findings"]) == 3
+
+
+def test_a_keyword_filtered_run_is_partial_and_never_a_pass(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    result = run(
+        pytester, artifacts_arg(artifacts), "-k", "TM012", "--torghut-evidence=evidence.json", xdist=xdist_args
+    )
+    assert result.ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "incomplete"
+    assert summary["selection"] == {
+        "collected": TREE_ITEMS,
+        "selected": 1,
+        "deselected": TREE_ITEMS - 1,
+        "reported": 1,
+        "partial": True,
+        "how": ["-k TM012"],
+    }
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+        "run": False,
+    }
+    result.stdout.fnmatch_lines(
+        [f"This was a partial run: 1 of {TREE_ITEMS} checks selected; it is not evidence of conformance."]
+    )
+
+
+def test_every_way_of_deselecting_is_named_and_partial(pytester: pytest.Pytester, artifacts: Path) -> None:
+    deselect = f"{MANIFEST_ID}::TM001-top-level-fields"
+    pytester.runpytest(
+        artifacts_arg(artifacts), "--deselect", deselect, "-m", "torghut_conformance", "--torghut-evidence=e.json"
+    )
+    selection = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))["selection"]
+    assert selection["how"] == ["-m torghut_conformance", f"--deselect {deselect}"]
+    assert (selection["deselected"], selection["partial"]) == (1, True)
+    pytester.runpytest(artifacts_arg(artifacts), "--torghut-evidence=e.json", "--collect-only")
+    summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
+    assert (summary["result"], summary["selection"]["partial"], summary["selection"]["reported"]) == (
+        "incomplete",
+        True,
+        0,
+    )
+
+
+def test_a_full_green_run_is_a_pass_and_not_partial(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    result = run(pytester, artifacts_arg(artifacts), "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "pass"
+    assert summary["selection"] == {
+        "collected": TREE_ITEMS,
+        "selected": TREE_ITEMS,
+        "deselected": 0,
+        "reported": TREE_ITEMS,
+        "partial": False,
+        "how": [],
+    }
+    result.stdout.no_fnmatch_line("*partial run*")
 
 
 def test_html_report_carries_the_evidence_extras(
