@@ -17,8 +17,9 @@ import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .items import Discovery, DiscoveryItem, RuleItem
+from .rules import Rule
 from .selection import Selection
-from .settings import Settings
+from .settings import RULE_COMMAND, Settings
 
 PROPERTY_PREFIX = "torghut_"
 UNFOLLOWED_HINT = (
@@ -42,7 +43,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_kind", artifact.kind),
         ("torghut_sha256", artifact.sha256 or ""),
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
-        ("torghut_doc", settings.doc_link(rule.anchor)),
+        ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
         ("torghut_unfollowed", unfollowed or ""),
@@ -78,14 +79,31 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
     if item.config.pluginmanager.hasplugin("html"):
-        _html_extras(report, dict(properties), item.stash.get(FINDINGS_KEY, []))
+        _html_extras(report, item, dict(properties), settings)
 
 
-def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: list[Any]) -> None:
+def rule_html(rule: Rule) -> str:
+    """The rule itself as HTML (title, source and statement): no documentation site is needed."""
+    return (
+        f"<h4>{html.escape(f'{rule.id} {rule.slug}: {rule.title}')}</h4>"
+        f"<p>{html.escape(rule.source)}: {html.escape(rule.statement)}</p>"
+        f"<p>Severity: {html.escape(rule.severity.value)}. "
+        f"Printed by <code>{html.escape(RULE_COMMAND)} {html.escape(rule.id)}</code>.</p>"
+    )
+
+
+def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
     import pytest_html
 
+    rule = item.rule
     extras = list(getattr(report, "extras", []))
-    extras.append(pytest_html.extras.url(props["torghut_doc"], name=f"{props['torghut_rule']} rule"))
+    url = settings.doc_url(rule.anchor)
+    # A link needs somewhere to open: without a documentation site, carry the rule's text.
+    if url is not None:
+        extras.append(pytest_html.extras.url(url, name=f"{rule.id} rule"))
+    else:
+        extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
+    findings = item.stash.get(FINDINGS_KEY, [])
     extras.append(
         pytest_html.extras.json(
             {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
@@ -286,9 +304,9 @@ class AllureEvidence:
 
         settings = item.config.stash[SETTINGS_KEY]
         rule = item.rule
-        allure.dynamic.link(  # type: ignore[no-untyped-call]
-            settings.doc_link(rule.anchor), name=f"{rule.id} {rule.slug}"
-        )
+        url = settings.doc_url(rule.anchor)
+        if url is not None:  # without a documentation site the description carries the rule
+            allure.dynamic.link(url, name=f"{rule.id} {rule.slug}")  # type: ignore[no-untyped-call]
         allure.dynamic.label(  # type: ignore[no-untyped-call]
             "torghut_rule", rule.id
         )

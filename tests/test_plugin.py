@@ -286,8 +286,19 @@ def test_docs_url_ini_changes_the_see_line(
     break_adjacency(manifest)
     root = write_tree(manifest=manifest)
     pytester.makeini("[pytest]\ntorghut_docs_url = https://docs.example/torghut/rules.md\n")
-    result = pytester.runpytest(artifacts_arg(root))
+    result = pytester.runpytest(artifacts_arg(root), "--html=report.html", "--alluredir=allure")
     result.stdout.fnmatch_lines(["  see:      https://docs.example/torghut/rules.md#tm012"])
+    url = "https://docs.example/torghut/rules.md#tm012"
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    blob = re.search(r'data-jsonblob="([^"]*)"', page)
+    assert blob is not None
+    (entry,) = json.loads(html.unescape(blob.group(1)))["tests"][f"{MANIFEST_ID}::TM012-transition-adjacency"]
+    assert {"name": "TM012 rule", "format_type": "url", "content": url} in [
+        {k: e[k] for k in ("name", "format_type", "content")} for e in entry["extras"]
+    ]
+    allure = [json.loads(p.read_text(encoding="utf-8")) for p in (pytester.path / "allure").glob("*-result.json")]
+    (failing,) = [r for r in allure if r["name"] == "TM012-transition-adjacency"]
+    assert {"type": "link", "url": url, "name": "TM012 transition-adjacency"} in failing["links"]
 
 
 @pytest.mark.parametrize(
@@ -423,7 +434,7 @@ def test_violation_prints_the_domain_failure_text(
             "  expected: \"paper-canary\" (next after 'drift-gate')",
             '  found:    "runtime-governance"',
             "  rule:     Transitions are the six adjacent canonical pairs ?required?",
-            "  see:      conformance/rules.md#tm012",
+            "  see:      torghut-rollout rules TM012",
             "  (+2 more findings; run with -v to list all)",
         ],
         consecutive=True,
@@ -462,7 +473,7 @@ def test_verbose_lists_every_finding(
             '  found:    "drift-gate"',
             "  -- transition 'runtime-governance' -> 'rollback-proof' is missing",
             "  at:       /phase_transitions/5",
-            "  see:      conformance/rules.md#tm012",
+            "  see:      torghut-rollout rules TM012",
         ]
     )
     result.stdout.no_fnmatch_line("*more finding*")
@@ -647,7 +658,7 @@ def test_junit_xml_carries_the_rule_properties(
     assert failing["torghut_artifact"] == MANIFEST_ID
     assert failing["torghut_kind"] == "manifest"
     assert failing["torghut_outcome"] == "violation"
-    assert failing["torghut_doc"] == "conformance/rules.md#tm012"
+    assert failing["torghut_doc"] == "torghut-rollout rules TM012"
     assert [f["pointer"] for f in json.loads(failing["torghut_findings"])] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
@@ -773,8 +784,11 @@ def test_html_report_carries_the_evidence_extras(
     tests = json.loads(html.unescape(blob.group(1)))["tests"]
     (entry,) = tests[f"{MANIFEST_ID}::TM012-transition-adjacency"]
     extras = {extra["name"]: extra for extra in entry["extras"]}
-    assert extras["TM012 rule"]["format_type"] == "url"
-    assert extras["TM012 rule"]["content"] == "conformance/rules.md#tm012"
+    # No documentation site is configured: the extra carries the rule itself, not a dead link.
+    assert extras["TM012 rule"]["format_type"] == "html"
+    assert "Transitions are the six adjacent canonical pairs" in extras["TM012 rule"]["content"]
+    assert "phase_transitions" in extras["TM012 rule"]["content"]
+    assert not [e for e in entry["extras"] if e["format_type"] == "url"]
     assert extras["Evidence"]["format_type"] == "json"
     evidence = json.loads((pytester.path / extras["Evidence"]["content"]).read_text(encoding="utf-8"))
     assert evidence["rule"] == "TM012"
@@ -805,9 +819,8 @@ def test_allure_results_carry_the_evidence_and_the_rule_link(
 
     failing = by_name["TM012-transition-adjacency"]
     assert failing["status"] == "failed"
-    assert {"type": "link", "url": "conformance/rules.md#tm012", "name": "TM012 transition-adjacency"} in failing[
-        "links"
-    ]
+    assert not failing.get("links")  # no documentation site: the description carries the rule
+    assert "Transitions are the six adjacent canonical pairs" in failing["description"]
     assert {"name": "tag", "value": "torghut_conformance"} in failing["labels"]
     assert evidence(failing)["outcome"] == "violation"
     assert len(evidence(failing)["findings"]) == 3
