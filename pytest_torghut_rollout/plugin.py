@@ -11,6 +11,7 @@ import pytest
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
 from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, DiscoveryCollector
+from .junit import JunitEvidence
 from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
@@ -48,6 +49,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(conformance, "torghut-conformance")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistSelection(conformance.recorder), "torghut-xdist")
+    config.pluginmanager.register(JunitEvidence(config, conformance.recorder), "torghut-junit")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
+from .contract import CONTRACT
 from .items import Discovery, DiscoveryItem, RuleItem
 from .rules import Rule
 from .selection import Selection
@@ -202,7 +203,7 @@ class EvidenceRecorder:
         return {
             "tool": "pytest-torghut-rollout",
             "version": __version__,
-            "contract": "rollout-contract-v6-06",
+            "contract": CONTRACT,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "artifacts_paths": [str(p) for p in self.settings.artifacts],
             "refs_roots": [str(p) for p in self.settings.refs_roots],

@@ -17,6 +17,7 @@ from typing import Any
 import hypothesis  # noqa: F401
 import pytest
 
+import pytest_torghut_rollout
 from pytest_torghut_rollout.model import ArtifactKind
 from pytest_torghut_rollout.rules import REGISTRY
 
@@ -670,6 +671,36 @@ def test_junit_xml_carries_the_rule_properties(
         "notes-series": 1,
         "scheduler-note": 2,
     }
+
+
+def test_junit_classnames_are_artifact_paths_and_the_suite_names_the_run(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    run(pytester, artifacts_arg(artifacts), "--junitxml=junit.xml", "-k", "TM0 or TN0", xdist=xdist_args)
+    tree = ET.parse(pytester.path / "junit.xml")
+    cases = list(tree.iter("testcase"))
+    classnames = {case.get("classname") for case in cases}
+    assert classnames == {MANIFEST_ID, "notes/iteration-1.md", "notes/iteration-2.md", "notes"}
+    assert len(cases) == TREE_CHECKS  # one test case per check, none opened twice
+    (suite,) = tree.iter("testsuite")
+    suite_properties = suite.find("properties")
+    assert suite_properties is not None
+    props = {p.get("name"): p.get("value") for p in suite_properties.iter("property")}
+    assert props == {
+        "torghut_plugin_version": pytest_torghut_rollout.__version__,
+        "torghut_contract": "rollout-contract-v6-06",
+        "torghut_artifacts_paths": str(artifacts),
+        "torghut_partial": "true",  # -k left the discovery test out
+        "torghut_result": "incomplete",
+    }
+
+
+def test_junit_classname_keeps_the_junit_prefix(pytester: pytest.Pytester, artifacts: Path) -> None:
+    pytester.runpytest(artifacts_arg(artifacts), "--junitxml=junit.xml", "--junit-prefix=ci", "-k", "TM012")
+    (case,) = ET.parse(pytester.path / "junit.xml").iter("testcase")
+    assert case.get("classname") == f"ci.{MANIFEST_ID}"
+    properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    assert properties["torghut_partial"] == "true"
 
 
 def test_evidence_summary_is_complete_and_written_once(
