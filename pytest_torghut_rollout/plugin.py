@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, artifact_trees, discover
 from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, DiscoveryCollector
 from .junit import JunitEvidence
 from .model import Artifact
 from .paths import Resolver
-from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
+from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
@@ -52,8 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(JunitEvidence(config, conformance.recorder), "torghut-junit")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
-    if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
-        config.pluginmanager.register(AllureEvidence(), "torghut-allure")
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if config.pluginmanager.hasplugin("allure_pytest") and alluredir:
+        config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
 
 
 WORKER_OUTPUT = "torghut_collection"

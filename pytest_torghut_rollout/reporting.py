@@ -287,52 +287,6 @@ def _n(count: int, noun: str) -> str:
     )
 
 
-class AllureEvidence:
-    """Attach findings and the rule's doc link to Allure results (only with allure-pytest)."""
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        """After the check ran, attach its evidence, whatever the outcome."""
-        try:
-            return (yield)
-        finally:
-            if isinstance(item, RuleItem):
-                self._attach(item)
-
-    @staticmethod
-    def _attach(item: RuleItem) -> None:
-        import allure
-
-        settings = item.config.stash[SETTINGS_KEY]
-        rule = item.rule
-        url = settings.doc_url(rule.anchor)
-        if url is not None:  # without a documentation site the description carries the rule
-            allure.dynamic.link(url, name=f"{rule.id} {rule.slug}")  # type: ignore[no-untyped-call]
-        allure.dynamic.label(  # type: ignore[no-untyped-call]
-            "torghut_rule", rule.id
-        )
-        allure.dynamic.label(  # type: ignore[no-untyped-call]
-            "severity", "critical" if rule.severity.value == "required" else "minor"
-        )
-        allure.dynamic.description(  # type: ignore[no-untyped-call]
-            f"{rule.title}\n\n{rule.source}: {rule.statement}"
-        )
-        allure.attach(
-            json.dumps(
-                {
-                    "rule": rule.id,
-                    "artifact": item.artifact.display,
-                    "outcome": item.stash.get(OUTCOME_KEY, "not-run"),
-                    "findings": [f.as_dict() for f in item.stash.get(FINDINGS_KEY, [])],
-                },
-                indent=2,
-                sort_keys=True,
-            ),
-            name="Evidence",
-            attachment_type=allure.attachment_type.JSON,
-        )
-
-
 class HtmlEvidence:
     """Rule and artifact columns, a title and a summary for pytest-html (only when it is active)."""
 

@@ -860,6 +860,69 @@ def test_allure_results_carry_the_evidence_and_the_rule_link(
     assert evidence(passing) == {"artifact": MANIFEST_ID, "findings": [], "outcome": "conforms", "rule": "TM001"}
 
 
+def test_allure_results_are_labelled_unique_and_describe_the_run(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest, runs=("run1", "run2"))
+    run(pytester, artifacts_arg(root), "--alluredir=allure", xdist=xdist_args)
+    allure = pytester.path / "allure"
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in allure.glob("*-result.json")]
+    checks = [r for r in results if r["name"] != "discovery"]
+    assert len(checks) == 2 * MANIFEST_RULES + SERIES_RULES + 2 * NOTE_RULES
+    history = [r["historyId"] for r in results]
+    assert len(set(history)) == len(history)  # the same rule on two artifacts: two histories
+
+    def labels(result: dict[str, Any]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for label in result["labels"]:
+            found.setdefault(label["name"], []).append(label["value"])
+        return found
+
+    tm012 = [r for r in checks if r["name"] == "TM012-transition-adjacency"]
+    # Allure shows a parameter's value as Python's repr.
+    assert {p["value"] for r in tm012 for p in r["parameters"] if p["name"] == "artifact"} == {
+        repr("run1/rollout/phase-manifest.json"),
+        repr("run2/rollout/phase-manifest.json"),
+    }
+    one = labels(next(r for r in tm012 if r["parameters"][0]["value"] == repr(MANIFEST_ID)))
+    assert one["epic"] == ["torghut rollout contract v6-06"]
+    assert one["feature"] == ["manifest"]
+    assert one["story"] == ["TM012 Transitions are the six adjacent canonical pairs"]
+    assert one["suite"] == ["run1"]
+    assert one["severity"] == ["critical"]
+    canary = labels(next(r for r in checks if r["name"] == "TM018-paper-canary-outcome"))
+    assert canary["feature"] == ["paper-canary"]
+    note = labels(next(r for r in checks if r["name"] == "TN004-note-reason"))
+    assert (note["feature"], note["suite"]) == (["scheduler-note"], ["notes"])
+    failing = next(r for r in tm012 if r["status"] == "failed")
+    assert "phase_transitions" in failing["description"]
+    attachments = {a["name"]: (allure / a["source"]).read_text(encoding="utf-8") for a in failing["attachments"]}
+    assert len(json.loads(attachments["Evidence"])["findings"]) == 3
+    digest = hashlib.sha256((root / MANIFEST_ID).read_bytes()).hexdigest()
+    assert attachments["Artifact SHA-256"] in (
+        f"{digest}  {MANIFEST_ID}\n",
+        f"{digest}  run2/rollout/phase-manifest.json\n",
+    )
+
+    environment = dict(
+        line.split("=", 1) for line in (allure / "environment.properties").read_text(encoding="utf-8").splitlines()
+    )
+    assert environment["torghut.contract"] == "rollout-contract-v6-06"
+    assert environment["pytest"] == pytest.__version__
+    assert set(environment) == {"torghut.plugin", "torghut.contract", "python", "pytest", "torghut.artifacts"}
+    categories = json.loads((allure / "categories.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in categories] == [
+        "Unreadable artifacts",
+        "Missing evidence",
+        "Schema violations",
+        "Semantic violations",
+    ]
+    message = failing["statusDetails"]["message"]
+    matched = next(c for c in categories if re.fullmatch(c["messageRegex"], message))
+    assert matched["name"] == "Semantic violations"
+
+
 @show_advisories
 def test_terminal_summary_uses_plurals(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
