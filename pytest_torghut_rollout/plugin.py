@@ -48,6 +48,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = []
     conformance = Conformance(settings)
     conformance.recorder.selection.options = tuple(deselection_options(config))
+    conformance.recorder.command = tuple(config.invocation_params.args)
     config.pluginmanager.register(conformance, "torghut-conformance")
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistSelection(conformance.recorder), "torghut-xdist")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import platform
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,6 +116,25 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
     report.extras = extras  # type: ignore[attr-defined]
 
 
+def _json_value(text: str) -> Any:
+    """The value a finding's display text shows, when it is whole JSON; else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _finding_values(finding: dict[str, str]) -> dict[str, Any]:
+    """A finding for the evidence file: expected and found as JSON values where the text is one
+    (``"fail"`` becomes the string fail, not a string holding quotes), the display text beside."""
+    return finding | {
+        "expected": _json_value(finding["expected"]),
+        "found": _json_value(finding["found"]),
+        "expected_text": finding["expected"],
+        "found_text": finding["found"],
+    }
+
+
 @dataclass
 class EvidenceRecorder:
     """Collects torghut results from reports (also from xdist workers) on the controller."""
@@ -127,6 +147,9 @@ class EvidenceRecorder:
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
     selection: Selection = field(default_factory=Selection)
+    command: tuple[str, ...] = ()
+    """The pytest command line's arguments, as invoked."""
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def take_discovery(self, discovery: Discovery) -> None:
         """Keep what discovery found at collection, so a deselected discovery test still counts it."""
@@ -178,7 +201,7 @@ class EvidenceRecorder:
                 "kind": props["torghut_kind"],
                 "sha256": props.get("torghut_sha256") or None,
                 "outcome": outcome,
-                "findings": json.loads(str(props["torghut_findings"])),
+                "findings": [_finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
                 "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
             }
         )
@@ -200,11 +223,23 @@ class EvidenceRecorder:
             keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated")
             entry["checks"].append({k: check[k] for k in keys})
         totals = self.totals()
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
         return {
             "tool": "pytest-torghut-rollout",
             "version": __version__,
             "contract": CONTRACT,
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "generated_at": finished,
+            "environment": {
+                "plugin": f"pytest-torghut-rollout {__version__}",
+                "contract": CONTRACT,
+                "python": platform.python_version(),
+                "pytest": pytest.__version__,
+                "command": list(self.command),
+                "host": platform.node(),
+                "started_at": self.started.isoformat(timespec="seconds"),
+                "finished_at": finished,
+                "artifacts_paths": [str(p.resolve()) for p in self.settings.artifacts],
+            },
             "artifacts_paths": [str(p) for p in self.settings.artifacts],
             "refs_roots": [str(p) for p in self.settings.refs_roots],
             "options": {

@@ -739,6 +739,27 @@ def test_evidence_summary_is_complete_and_written_once(
     assert violation["rule"] == "TM012"
     assert violation["outcome"] == "violation"
     assert len(violation["findings"]) == 3
+    # Values are JSON values, not JSON held in strings; the display text is kept beside them.
+    skipped = violation["findings"][0]
+    assert (skipped["found"], skipped["found_text"]) == ("runtime-governance", '"runtime-governance"')
+    assert skipped["expected"] == skipped["expected_text"]  # prose stays text
+    environment = summary["environment"]
+    assert set(environment) == {
+        "plugin",
+        "contract",
+        "python",
+        "pytest",
+        "command",
+        "host",
+        "started_at",
+        "finished_at",
+        "artifacts_paths",
+    }
+    assert environment["contract"] == "rollout-contract-v6-06"
+    assert environment["pytest"] == pytest.__version__
+    assert "--torghut-evidence=evidence.json" in environment["command"]
+    assert environment["artifacts_paths"] == [str(root.resolve())]
+    assert environment["started_at"] <= environment["finished_at"] == summary["generated_at"]
 
 
 def test_a_keyword_filtered_run_is_partial_and_never_a_pass(
