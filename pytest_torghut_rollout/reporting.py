@@ -307,8 +307,12 @@ class EvidenceRecorder:
             yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
         if totals["error"]:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
-        if self.discovery_failed:
+        if self.discovery_failed and self.discovery_reported:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+        elif self.discovery_failed:
+            yield (
+                "Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail."
+            )
         if self.partial:
             yield (
                 f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "

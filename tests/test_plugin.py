@@ -806,6 +806,15 @@ def test_every_way_of_deselecting_is_named_and_partial(pytester: pytest.Pytester
     )
 
 
+def test_a_deselected_discovery_test_still_counts_an_empty_directory(pytester: pytest.Pytester) -> None:
+    (pytester.path / "empty").mkdir()
+    result = pytester.runpytest("--torghut-artifacts=empty", "-k", "not discovery", "--torghut-evidence=e.json")
+    summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
+    assert summary["discovery"] == {"found": {}, "failed": True, "run": False}
+    assert summary["result"] == "incomplete"
+    result.stdout.fnmatch_lines(["Discovery found fewer artifacts than required; torghut::discovery was deselected*"])
+
+
 def test_a_full_green_run_is_a_pass_and_not_partial(
     pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
 ) -> None:
