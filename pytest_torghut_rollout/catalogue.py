@@ -35,8 +35,8 @@ def _row(rule: Rule) -> str:
 
 def _section(rule: Rule) -> str:
     option = f"\n- Enabled by: `{OPT_INS[rule.opt_in].flag}` (ini `{rule.opt_in}`)" if rule.opt_in else ""
-    doc = (rule.check.__doc__ or "").strip().splitlines()
-    how = f"\n- Check: {doc[0]}" if doc else ""
+    check = _check_summary(rule)
+    how = f"\n- Check: {check}" if check else ""
     return (
         f'<a id="{rule.anchor}"></a>\n'
         f"## {rule.id} `{rule.slug}`: {rule.title}\n\n"
@@ -45,6 +45,45 @@ def _section(rule: Rule) -> str:
         f"- Source: {rule.source}{option}{how}\n\n"
         f"> {rule.statement}\n"
     )
+
+
+def _check_summary(rule: Rule) -> str:
+    doc = (rule.check.__doc__ or "").strip().splitlines()
+    return doc[0] if doc else ""
+
+
+def render_rule(rule: Rule) -> str:
+    """One rule as plain text: what ``torghut-rollout rules TM012`` prints."""
+    option = f"enabled by:  {OPT_INS[rule.opt_in].flag}\n" if rule.opt_in else ""
+    check = _check_summary(rule)
+    return (
+        f"{rule.id} {rule.slug}: {rule.title}\n\n"
+        f"severity:    {rule.severity.value}\n"
+        f"applies to:  {', '.join(rule.applies_to)}\n"
+        f"source:      {rule.source}\n"
+        f"{option}" + (f"check:       {check}\n" if check else "") + f"\n{rule.statement}\n"
+    )
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    """One rule as JSON data: what ``torghut-rollout rules --format json`` prints per rule."""
+    return {
+        "id": rule.id,
+        "slug": rule.slug,
+        "title": rule.title,
+        "severity": rule.severity.value,
+        "applies_to": list(rule.applies_to),
+        "opt_in": rule.opt_in,
+        "source": rule.source,
+        "statement": rule.statement,
+        "check": _check_summary(rule),
+    }
+
+
+def find_rule(name: str) -> Rule | None:
+    """The rule with this id (any case), slug or test name (``TM012-transition-adjacency``)."""
+    wanted = name.strip().lower()
+    return next((r for r in REGISTRY if wanted in (r.id.lower(), r.slug, r.name.lower())), None)
 
 
 def render_catalogue() -> str:

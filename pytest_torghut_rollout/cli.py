@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
-from .catalogue import SCHEMA_FILES, render_catalogue, render_schema
+from .catalogue import SCHEMA_FILES, find_rule, render_catalogue, render_rule, render_schema, rule_record
 from .contract import NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
 from .producer import (
     LANE_PHASES,
@@ -32,7 +32,7 @@ from .producer import (
     NoteFormat,
     run_cycle,
 )
-from .rules import REGISTRY
+from .rules import REGISTRY, Rule
 from .simulate import FAULTS_FILE, SimulationError, SimulationOptions, simulate
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -71,9 +71,10 @@ class SchemaCommand:
 
 @dataclass(frozen=True, kw_only=True)
 class RulesCommand:
-    """Print the rule catalogue (Markdown) or the registry as JSON."""
+    """Print the rule catalogue (Markdown) or the registry as JSON, or one rule."""
 
     fmt: str
+    rule: Rule | None = None
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -167,8 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tree_options(simulation)
     schema = sub.add_parser("schema", help="print the contract's JSON Schemas")
     schema.add_argument("--kind", choices=sorted(SCHEMA_KINDS), help="print one schema (default: all, by file name)")
-    rules = sub.add_parser("rules", help="print the rule catalogue")
-    rules.add_argument("--format", dest="fmt", choices=("markdown", "json"), default="markdown")
+    rules = sub.add_parser("rules", help="print the rule catalogue, or one rule")
+    rules.add_argument(
+        "rule", nargs="?", metavar="RULE", help="print only this rule: an id (TM012) or slug (default: all rules)"
+    )
+    rules.add_argument(
+        "--format", dest="fmt", choices=("markdown", "json"), default="markdown", help="default: markdown (text)"
+    )
     return parser
 
 
@@ -297,7 +303,12 @@ def parse(argv: Sequence[str], *, now: Callable[[], datetime] = lambda: datetime
         )
     if args.command == "schema":
         return SchemaCommand(kind=args.kind)
-    return RulesCommand(fmt=args.fmt)
+    if args.rule is None:
+        return RulesCommand(fmt=args.fmt)
+    rule = find_rule(args.rule)
+    if rule is None:
+        raise InputError(f"no rule {args.rule!r}; 'torghut-rollout rules' lists them all")
+    return RulesCommand(fmt=args.fmt, rule=rule)
 
 
 # -- running --------------------------------------------------------------------------------
@@ -338,23 +349,17 @@ def run_schema(command: SchemaCommand, out: TextIO) -> int:
 
 
 def run_rules(command: RulesCommand, out: TextIO) -> int:
-    """Print the catalogue, or one JSON object per rule."""
+    """Print the catalogue, or one JSON object per rule; or only the rule asked for."""
+    if command.rule is not None:
+        if command.fmt == "markdown":
+            out.write(render_rule(command.rule))
+        else:
+            out.write(json.dumps(rule_record(command.rule), indent=2, sort_keys=True) + "\n")
+        return EXIT_OK
     if command.fmt == "markdown":
         out.write(render_catalogue())
         return EXIT_OK
-    rules = [
-        {
-            "id": r.id,
-            "slug": r.slug,
-            "title": r.title,
-            "severity": r.severity.value,
-            "applies_to": list(r.applies_to),
-            "opt_in": r.opt_in,
-            "source": r.source,
-        }
-        for r in REGISTRY
-    ]
-    out.write(json.dumps(rules, indent=2, sort_keys=True) + "\n")
+    out.write(json.dumps([rule_record(r) for r in REGISTRY], indent=2, sort_keys=True) + "\n")
     return EXIT_OK
 
 

@@ -28,6 +28,9 @@ PromotionTarget = Literal["paper", "live"]
 ManifestStatus = Literal["pass", "fail"]
 NoteOutcome = Literal["lane_completed", "lane_execution_failed", "blocked_no_signal"]
 
+CONTRACT: Final = "rollout-contract-v6-06"
+"""The contract the rules enforce, as the evidence names it."""
+CONTRACT_TITLE: Final = "torghut rollout contract v6-06"
 MANIFEST_SCHEMA_VERSION: Final = "autonomy-phase-manifest-v1"
 SLO_CONTRACT_VERSION: Final = "governance-slo-v1"
 

@@ -135,7 +135,7 @@ class RuleItem(ConformanceItem):
             self.rule,
             artifact,
             findings,
-            doc=settings.doc_link(self.rule.anchor),
+            doc=settings.doc_link(self.rule.id, self.rule.anchor),
             verbose=self.config.get_verbosity() > 0,
         )
         counts = self.rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None

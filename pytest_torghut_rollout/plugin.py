@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, artifact_trees, discover
-from .items import MARKER, ArtifactFile, Discovery, DiscoveryCollector
+from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, DiscoveryCollector
+from .junit import JunitEvidence
 from .model import Artifact
 from .paths import Resolver
-from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
+from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
+from .selection import deselection_options
 from .settings import Settings, add_options, read_settings
 
 
@@ -42,11 +47,20 @@ def pytest_configure(config: pytest.Config) -> None:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
         config.args = []
     conformance = Conformance(settings)
+    conformance.recorder.selection.options = tuple(deselection_options(config))
+    conformance.recorder.command = tuple(config.invocation_params.args)
     config.pluginmanager.register(conformance, "torghut-conformance")
+    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistSelection(conformance.recorder), "torghut-xdist")
+    config.pluginmanager.register(JunitEvidence(config, conformance.recorder), "torghut-junit")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
-    if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
-        config.pluginmanager.register(AllureEvidence(), "torghut-allure")
+    alluredir = getattr(config.option, "allure_report_dir", None)
+    if config.pluginmanager.hasplugin("allure_pytest") and alluredir:
+        config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
+
+
+WORKER_OUTPUT = "torghut_collection"
 
 
 class Conformance:
@@ -66,6 +80,7 @@ class Conformance:
         except DiscoveryError as exc:
             artifacts, error = [], str(exc)
         discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
+        self.recorder.take_discovery(discovery)
         # A collector of its own, so the discovery test is counted and reported like the rest.
         status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
         ours: list[pytest.Item] = list(session.genitems(status))
@@ -74,6 +89,12 @@ class Conformance:
             context.remember(artifact)
             ours.extend(session.genitems(self._collector(session, artifact)))
         items.extend(ours)
+        self.recorder.selection.collected += len(ours)
+        self.recorder.selection.seen = True
+
+    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
+        """Count the checks that -k, -m, --deselect, --lf or another plugin took out of the run."""
+        self.recorder.selection.deselected += sum(isinstance(item, ConformanceItem) for item in items)
 
     def _collector(self, session: pytest.Session, artifact: Artifact) -> ArtifactFile:
         rules = REGISTRY.for_kind(artifact.kind, opt_ins=self.settings.opt_ins)
@@ -95,8 +116,14 @@ class Conformance:
         self.recorder.record(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write the evidence summary once, on the controller."""
-        if self.settings.evidence_path is not None and not hasattr(session.config, "workerinput"):
+        """Write the evidence summary once, on the controller; a worker sends it what it collected."""
+        workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKER_OUTPUT] = self.recorder.selection.as_output() | {
+                "discovery": self.recorder.discovery,
+                "discovery_failed": self.recorder.discovery_failed,
+            }
+        elif self.settings.evidence_path is not None:
             self.recorder.write(self.settings.evidence_path, int(exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -108,3 +135,20 @@ class Conformance:
             terminalreporter.write_line(line)
         if self.settings.evidence_path is not None:
             terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
+
+
+class XdistSelection:
+    """On an xdist controller, which collects nothing, take what the workers collected."""
+
+    def __init__(self, recorder: EvidenceRecorder) -> None:
+        self.recorder = recorder
+
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Adopt the first worker's selection counts and discovery (every worker collects the same)."""
+        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
+        if output is None or self.recorder.selection.seen:
+            return
+        self.recorder.selection.take_output(output)
+        if not self.recorder.discovery_reported:
+            self.recorder.discovery = dict(output["discovery"])
+            self.recorder.discovery_failed = bool(output["discovery_failed"])

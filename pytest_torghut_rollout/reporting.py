@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import platform
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +17,11 @@ from typing import Any
 import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
-from .items import DiscoveryItem, RuleItem
-from .settings import Settings
+from .contract import CONTRACT
+from .items import Discovery, DiscoveryItem, RuleItem
+from .rules import Rule
+from .selection import Selection
+from .settings import RULE_COMMAND, Settings
 
 PROPERTY_PREFIX = "torghut_"
 UNFOLLOWED_HINT = (
@@ -41,7 +45,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_kind", artifact.kind),
         ("torghut_sha256", artifact.sha256 or ""),
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
-        ("torghut_doc", settings.doc_link(rule.anchor)),
+        ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
         ("torghut_unfollowed", unfollowed or ""),
@@ -77,14 +81,31 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
     if item.config.pluginmanager.hasplugin("html"):
-        _html_extras(report, dict(properties), item.stash.get(FINDINGS_KEY, []))
+        _html_extras(report, item, dict(properties), settings)
 
 
-def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: list[Any]) -> None:
+def rule_html(rule: Rule) -> str:
+    """The rule itself as HTML (title, source and statement): no documentation site is needed."""
+    return (
+        f"<h4>{html.escape(f'{rule.id} {rule.slug}: {rule.title}')}</h4>"
+        f"<p>{html.escape(rule.source)}: {html.escape(rule.statement)}</p>"
+        f"<p>Severity: {html.escape(rule.severity.value)}. "
+        f"Printed by <code>{html.escape(RULE_COMMAND)} {html.escape(rule.id)}</code>.</p>"
+    )
+
+
+def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
     import pytest_html
 
+    rule = item.rule
     extras = list(getattr(report, "extras", []))
-    extras.append(pytest_html.extras.url(props["torghut_doc"], name=f"{props['torghut_rule']} rule"))
+    url = settings.doc_url(rule.anchor)
+    # A link needs somewhere to open: without a documentation site, carry the rule's text.
+    if url is not None:
+        extras.append(pytest_html.extras.url(url, name=f"{rule.id} rule"))
+    else:
+        extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
+    findings = item.stash.get(FINDINGS_KEY, [])
     extras.append(
         pytest_html.extras.json(
             {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
@@ -95,6 +116,25 @@ def _html_extras(report: pytest.TestReport, props: dict[str, str], findings: lis
     report.extras = extras  # type: ignore[attr-defined]
 
 
+def _json_value(text: str) -> Any:
+    """The value a finding's display text shows, when it is whole JSON; else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _finding_values(finding: dict[str, str]) -> dict[str, Any]:
+    """A finding for the evidence file: expected and found as JSON values where the text is one
+    (``"fail"`` becomes the string fail, not a string holding quotes), the display text beside."""
+    return finding | {
+        "expected": _json_value(finding["expected"]),
+        "found": _json_value(finding["found"]),
+        "expected_text": finding["expected"],
+        "found_text": finding["found"],
+    }
+
+
 @dataclass
 class EvidenceRecorder:
     """Collects torghut results from reports (also from xdist workers) on the controller."""
@@ -103,8 +143,36 @@ class EvidenceRecorder:
     checks: list[dict[str, Any]] = field(default_factory=list)
     discovery: dict[str, int] = field(default_factory=dict)
     discovery_failed: bool = False
+    discovery_reported: bool = False
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
+    selection: Selection = field(default_factory=Selection)
+    command: tuple[str, ...] = ()
+    """The pytest command line's arguments, as invoked."""
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def take_discovery(self, discovery: Discovery) -> None:
+        """Keep what discovery found at collection, so a deselected discovery test still counts it."""
+        self.discovery = dict(discovery.by_kind)
+        self.discovery_failed = discovery.error is not None or discovery.found < self.settings.min_artifacts
+
+    @property
+    def reported(self) -> int:
+        """Torghut tests (checks and the discovery test) that reported an outcome."""
+        return len(self.checks) + self.discovery_reported
+
+    @property
+    def partial(self) -> bool:
+        """Whether this run left checks out, so that it is no evidence of conformance."""
+        return self.selection.is_partial(self.reported)
+
+    def result(self, exitstatus: int) -> str:
+        """``pass`` only for a full green run; a green partial run is ``incomplete``."""
+        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            return "fail"
+        if self.partial:
+            return "incomplete"
+        return "pass" if exitstatus == pytest.ExitCode.OK else "fail"
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
@@ -114,6 +182,7 @@ class EvidenceRecorder:
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
+            self.discovery_reported = True
             return
         if "torghut_rule" not in props:
             return
@@ -132,7 +201,7 @@ class EvidenceRecorder:
                 "kind": props["torghut_kind"],
                 "sha256": props.get("torghut_sha256") or None,
                 "outcome": outcome,
-                "findings": json.loads(str(props["torghut_findings"])),
+                "findings": [_finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
                 "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
             }
         )
@@ -154,11 +223,23 @@ class EvidenceRecorder:
             keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated")
             entry["checks"].append({k: check[k] for k in keys})
         totals = self.totals()
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
         return {
             "tool": "pytest-torghut-rollout",
             "version": __version__,
-            "contract": "rollout-contract-v6-06",
-            "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "contract": CONTRACT,
+            "generated_at": finished,
+            "environment": {
+                "plugin": f"pytest-torghut-rollout {__version__}",
+                "contract": CONTRACT,
+                "python": platform.python_version(),
+                "pytest": pytest.__version__,
+                "command": list(self.command),
+                "host": platform.node(),
+                "started_at": self.started.isoformat(timespec="seconds"),
+                "finished_at": finished,
+                "artifacts_paths": [str(p.resolve()) for p in self.settings.artifacts],
+            },
             "artifacts_paths": [str(p) for p in self.settings.artifacts],
             "refs_roots": [str(p) for p in self.settings.refs_roots],
             "options": {
@@ -168,7 +249,8 @@ class EvidenceRecorder:
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
             },
-            "discovery": {"found": self.discovery, "failed": self.discovery_failed},
+            "discovery": {"found": self.discovery, "failed": self.discovery_failed, "run": self.discovery_reported},
+            "selection": self.selection.report(reported=self.reported),
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),
@@ -184,7 +266,7 @@ class EvidenceRecorder:
                 "hint": UNFOLLOWED_HINT if self.unfollowed else "",
             },
             "pytest_exit_status": exitstatus,
-            "result": "pass" if exitstatus == 0 else "fail",
+            "result": self.result(exitstatus),
             "artifacts": list(by_artifact.values()),
         }
 
@@ -225,60 +307,23 @@ class EvidenceRecorder:
             yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
         if totals["error"]:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
-        if self.discovery_failed:
+        if self.discovery_failed and self.discovery_reported:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+        elif self.discovery_failed:
+            yield (
+                "Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail."
+            )
+        if self.partial:
+            yield (
+                f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
+                "selected; it is not evidence of conformance."
+            )
 
 
 def _n(count: int, noun: str) -> str:
     return (
         f"{count} {noun}" if count == 1 else f"{count} {noun}s" if not noun.endswith("y") else f"{count} {noun[:-1]}ies"
     )
-
-
-class AllureEvidence:
-    """Attach findings and the rule's doc link to Allure results (only with allure-pytest)."""
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
-        """After the check ran, attach its evidence, whatever the outcome."""
-        try:
-            return (yield)
-        finally:
-            if isinstance(item, RuleItem):
-                self._attach(item)
-
-    @staticmethod
-    def _attach(item: RuleItem) -> None:
-        import allure
-
-        settings = item.config.stash[SETTINGS_KEY]
-        rule = item.rule
-        allure.dynamic.link(  # type: ignore[no-untyped-call]
-            settings.doc_link(rule.anchor), name=f"{rule.id} {rule.slug}"
-        )
-        allure.dynamic.label(  # type: ignore[no-untyped-call]
-            "torghut_rule", rule.id
-        )
-        allure.dynamic.label(  # type: ignore[no-untyped-call]
-            "severity", "critical" if rule.severity.value == "required" else "minor"
-        )
-        allure.dynamic.description(  # type: ignore[no-untyped-call]
-            f"{rule.title}\n\n{rule.source}: {rule.statement}"
-        )
-        allure.attach(
-            json.dumps(
-                {
-                    "rule": rule.id,
-                    "artifact": item.artifact.display,
-                    "outcome": item.stash.get(OUTCOME_KEY, "not-run"),
-                    "findings": [f.as_dict() for f in item.stash.get(FINDINGS_KEY, [])],
-                },
-                indent=2,
-                sort_keys=True,
-            ),
-            name="Evidence",
-            attachment_type=allure.attachment_type.JSON,
-        )
 
 
 class HtmlEvidence:

@@ -14,7 +14,9 @@ from .model import CHECK_REFS
 from .paths import PathMapError, PathMapping
 
 GROUP = "torghut"
-DEFAULT_DOCS = "conformance/rules.md"
+DEFAULT_DOCS = ""
+"""No documentation site: ``see:`` names the installed command that prints the rule."""
+RULE_COMMAND = "torghut-rollout rules"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,9 +39,13 @@ class Settings:
         """Names of the opt-in rule switches that are on."""
         return (CHECK_REFS.key,) if self.check_refs else ()
 
-    def doc_link(self, anchor: str) -> str:
-        """Where a rule's documentation lives."""
-        return f"{self.docs_url}#{anchor}"
+    def doc_url(self, anchor: str) -> str | None:
+        """The URL of a rule's documentation, when ``torghut_docs_url`` names a site; else None."""
+        return f"{self.docs_url}#{anchor}" if self.docs_url else None
+
+    def doc_link(self, rule_id: str, anchor: str) -> str:
+        """Where to read a rule: its URL, or the command that prints it wherever the plugin is installed."""
+        return self.doc_url(anchor) or f"{RULE_COMMAND} {rule_id}"
 
 
 def non_negative_int(text: str) -> int:
@@ -140,7 +146,12 @@ def add_options(parser: pytest.Parser) -> None:
         type="args",
         default=list(DEFAULT_UNHEALTHY_DRIFT_STATES),
     )
-    parser.addini("torghut_docs_url", "where rule documentation links point", default=DEFAULT_DOCS)
+    parser.addini(
+        "torghut_docs_url",
+        "base URL of the rule documentation; links read <url>#tm012 (default: none, "
+        f"'see:' names '{RULE_COMMAND} <id>', which prints the rule)",
+        default=DEFAULT_DOCS,
+    )
 
 
 def read_settings(config: pytest.Config) -> Settings | None:

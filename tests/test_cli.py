@@ -163,6 +163,26 @@ def test_rules_prints_the_catalogue_or_the_registry(capsys: pytest.CaptureFixtur
     assert {r["id"] for r in listed if r["opt_in"]} == {"TM024"}
 
 
+def test_rules_prints_one_rule_with_its_statement_source_and_check(capsys: pytest.CaptureFixture[str]) -> None:
+    tm012 = next(r for r in REGISTRY if r.id == "TM012")
+    for name in ("TM012", "tm012", "transition-adjacency", "TM012-transition-adjacency"):
+        assert main(["rules", name]) == EXIT_OK
+        text = capsys.readouterr().out
+        assert text.startswith("TM012 transition-adjacency: Transitions are the six adjacent canonical pairs\n")
+        assert tm012.statement in text
+        assert f"source:      {tm012.source}" in text
+        assert "check:       Each transition" in text
+    assert main(["rules", "TM012", "--format", "json"]) == EXIT_OK
+    record = json.loads(capsys.readouterr().out)
+    assert (record["id"], record["statement"], record["source"]) == ("TM012", tm012.statement, tm012.source)
+    assert record["check"].startswith("Each transition")
+
+
+def test_rules_refuses_an_unknown_rule_naming_it(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "TM999"]) == EXIT_USAGE
+    assert "no rule 'TM999'" in capsys.readouterr().err
+
+
 def test_usage_errors_and_help_return_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == EXIT_USAGE
     assert main(["produce"]) == EXIT_USAGE

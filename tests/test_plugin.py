@@ -17,6 +17,7 @@ from typing import Any
 import hypothesis  # noqa: F401
 import pytest
 
+import pytest_torghut_rollout
 from pytest_torghut_rollout.model import ArtifactKind
 from pytest_torghut_rollout.rules import REGISTRY
 
@@ -286,8 +287,19 @@ def test_docs_url_ini_changes_the_see_line(
     break_adjacency(manifest)
     root = write_tree(manifest=manifest)
     pytester.makeini("[pytest]\ntorghut_docs_url = https://docs.example/torghut/rules.md\n")
-    result = pytester.runpytest(artifacts_arg(root))
+    result = pytester.runpytest(artifacts_arg(root), "--html=report.html", "--alluredir=allure")
     result.stdout.fnmatch_lines(["  see:      https://docs.example/torghut/rules.md#tm012"])
+    url = "https://docs.example/torghut/rules.md#tm012"
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    blob = re.search(r'data-jsonblob="([^"]*)"', page)
+    assert blob is not None
+    (entry,) = json.loads(html.unescape(blob.group(1)))["tests"][f"{MANIFEST_ID}::TM012-transition-adjacency"]
+    assert {"name": "TM012 rule", "format_type": "url", "content": url} in [
+        {k: e[k] for k in ("name", "format_type", "content")} for e in entry["extras"]
+    ]
+    allure = [json.loads(p.read_text(encoding="utf-8")) for p in (pytester.path / "allure").glob("*-result.json")]
+    (failing,) = [r for r in allure if r["name"] == "TM012-transition-adjacency"]
+    assert {"type": "link", "url": url, "name": "TM012 transition-adjacency"} in failing["links"]
 
 
 @pytest.mark.parametrize(
@@ -423,7 +435,7 @@ def test_violation_prints_the_domain_failure_text(
             "  expected: \"paper-canary\" (next after 'drift-gate')",
             '  found:    "runtime-governance"',
             "  rule:     Transitions are the six adjacent canonical pairs ?required?",
-            "  see:      conformance/rules.md#tm012",
+            "  see:      torghut-rollout rules TM012",
             "  (+2 more findings; run with -v to list all)",
         ],
         consecutive=True,
@@ -462,7 +474,7 @@ def test_verbose_lists_every_finding(
             '  found:    "drift-gate"',
             "  -- transition 'runtime-governance' -> 'rollback-proof' is missing",
             "  at:       /phase_transitions/5",
-            "  see:      conformance/rules.md#tm012",
+            "  see:      torghut-rollout rules TM012",
         ]
     )
     result.stdout.no_fnmatch_line("*more finding*")
@@ -647,7 +659,7 @@ def test_junit_xml_carries_the_rule_properties(
     assert failing["torghut_artifact"] == MANIFEST_ID
     assert failing["torghut_kind"] == "manifest"
     assert failing["torghut_outcome"] == "violation"
-    assert failing["torghut_doc"] == "conformance/rules.md#tm012"
+    assert failing["torghut_doc"] == "torghut-rollout rules TM012"
     assert [f["pointer"] for f in json.loads(failing["torghut_findings"])] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
@@ -659,6 +671,36 @@ def test_junit_xml_carries_the_rule_properties(
         "notes-series": 1,
         "scheduler-note": 2,
     }
+
+
+def test_junit_classnames_are_artifact_paths_and_the_suite_names_the_run(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    run(pytester, artifacts_arg(artifacts), "--junitxml=junit.xml", "-k", "TM0 or TN0", xdist=xdist_args)
+    tree = ET.parse(pytester.path / "junit.xml")
+    cases = list(tree.iter("testcase"))
+    classnames = {case.get("classname") for case in cases}
+    assert classnames == {MANIFEST_ID, "notes/iteration-1.md", "notes/iteration-2.md", "notes"}
+    assert len(cases) == TREE_CHECKS  # one test case per check, none opened twice
+    (suite,) = tree.iter("testsuite")
+    suite_properties = suite.find("properties")
+    assert suite_properties is not None
+    props = {p.get("name"): p.get("value") for p in suite_properties.iter("property")}
+    assert props == {
+        "torghut_plugin_version": pytest_torghut_rollout.__version__,
+        "torghut_contract": "rollout-contract-v6-06",
+        "torghut_artifacts_paths": str(artifacts),
+        "torghut_partial": "true",  # -k left the discovery test out
+        "torghut_result": "incomplete",
+    }
+
+
+def test_junit_classname_keeps_the_junit_prefix(pytester: pytest.Pytester, artifacts: Path) -> None:
+    pytester.runpytest(artifacts_arg(artifacts), "--junitxml=junit.xml", "--junit-prefix=ci", "-k", "TM012")
+    (case,) = ET.parse(pytester.path / "junit.xml").iter("testcase")
+    assert case.get("classname") == f"ci.{MANIFEST_ID}"
+    properties = {p.get("name"): p.get("value") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    assert properties["torghut_partial"] == "true"
 
 
 def test_evidence_summary_is_complete_and_written_once(
@@ -673,7 +715,12 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["result"] == "fail"
     assert summary["pytest_exit_status"] == 1
     assert summary["artifacts_paths"] == [str(root)]
-    assert summary["discovery"] == {"found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2}, "failed": False}
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+        "run": True,
+    }
+    assert summary["selection"]["partial"] is False
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
@@ -692,6 +739,98 @@ def test_evidence_summary_is_complete_and_written_once(
     assert violation["rule"] == "TM012"
     assert violation["outcome"] == "violation"
     assert len(violation["findings"]) == 3
+    # Values are JSON values, not JSON held in strings; the display text is kept beside them.
+    skipped = violation["findings"][0]
+    assert (skipped["found"], skipped["found_text"]) == ("runtime-governance", '"runtime-governance"')
+    assert skipped["expected"] == skipped["expected_text"]  # prose stays text
+    environment = summary["environment"]
+    assert set(environment) == {
+        "plugin",
+        "contract",
+        "python",
+        "pytest",
+        "command",
+        "host",
+        "started_at",
+        "finished_at",
+        "artifacts_paths",
+    }
+    assert environment["contract"] == "rollout-contract-v6-06"
+    assert environment["pytest"] == pytest.__version__
+    assert "--torghut-evidence=evidence.json" in environment["command"]
+    assert environment["artifacts_paths"] == [str(root.resolve())]
+    assert environment["started_at"] <= environment["finished_at"] == summary["generated_at"]
+
+
+def test_a_keyword_filtered_run_is_partial_and_never_a_pass(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    result = run(
+        pytester, artifacts_arg(artifacts), "-k", "TM012", "--torghut-evidence=evidence.json", xdist=xdist_args
+    )
+    assert result.ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "incomplete"
+    assert summary["selection"] == {
+        "collected": TREE_ITEMS,
+        "selected": 1,
+        "deselected": TREE_ITEMS - 1,
+        "reported": 1,
+        "partial": True,
+        "how": ["-k TM012"],
+    }
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+        "run": False,
+    }
+    result.stdout.fnmatch_lines(
+        [f"This was a partial run: 1 of {TREE_ITEMS} checks selected; it is not evidence of conformance."]
+    )
+
+
+def test_every_way_of_deselecting_is_named_and_partial(pytester: pytest.Pytester, artifacts: Path) -> None:
+    deselect = f"{MANIFEST_ID}::TM001-top-level-fields"
+    pytester.runpytest(
+        artifacts_arg(artifacts), "--deselect", deselect, "-m", "torghut_conformance", "--torghut-evidence=e.json"
+    )
+    selection = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))["selection"]
+    assert selection["how"] == ["-m torghut_conformance", f"--deselect {deselect}"]
+    assert (selection["deselected"], selection["partial"]) == (1, True)
+    pytester.runpytest(artifacts_arg(artifacts), "--torghut-evidence=e.json", "--collect-only")
+    summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
+    assert (summary["result"], summary["selection"]["partial"], summary["selection"]["reported"]) == (
+        "incomplete",
+        True,
+        0,
+    )
+
+
+def test_a_deselected_discovery_test_still_counts_an_empty_directory(pytester: pytest.Pytester) -> None:
+    (pytester.path / "empty").mkdir()
+    result = pytester.runpytest("--torghut-artifacts=empty", "-k", "not discovery", "--torghut-evidence=e.json")
+    summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
+    assert summary["discovery"] == {"found": {}, "failed": True, "run": False}
+    assert summary["result"] == "incomplete"
+    result.stdout.fnmatch_lines(["Discovery found fewer artifacts than required; torghut::discovery was deselected*"])
+
+
+def test_a_full_green_run_is_a_pass_and_not_partial(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    result = run(pytester, artifacts_arg(artifacts), "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "pass"
+    assert summary["selection"] == {
+        "collected": TREE_ITEMS,
+        "selected": TREE_ITEMS,
+        "deselected": 0,
+        "reported": TREE_ITEMS,
+        "partial": False,
+        "how": [],
+    }
+    result.stdout.no_fnmatch_line("*partial run*")
 
 
 def test_html_report_carries_the_evidence_extras(
@@ -706,8 +845,11 @@ def test_html_report_carries_the_evidence_extras(
     tests = json.loads(html.unescape(blob.group(1)))["tests"]
     (entry,) = tests[f"{MANIFEST_ID}::TM012-transition-adjacency"]
     extras = {extra["name"]: extra for extra in entry["extras"]}
-    assert extras["TM012 rule"]["format_type"] == "url"
-    assert extras["TM012 rule"]["content"] == "conformance/rules.md#tm012"
+    # No documentation site is configured: the extra carries the rule itself, not a dead link.
+    assert extras["TM012 rule"]["format_type"] == "html"
+    assert "Transitions are the six adjacent canonical pairs" in extras["TM012 rule"]["content"]
+    assert "phase_transitions" in extras["TM012 rule"]["content"]
+    assert not [e for e in entry["extras"] if e["format_type"] == "url"]
     assert extras["Evidence"]["format_type"] == "json"
     evidence = json.loads((pytester.path / extras["Evidence"]["content"]).read_text(encoding="utf-8"))
     assert evidence["rule"] == "TM012"
@@ -738,15 +880,77 @@ def test_allure_results_carry_the_evidence_and_the_rule_link(
 
     failing = by_name["TM012-transition-adjacency"]
     assert failing["status"] == "failed"
-    assert {"type": "link", "url": "conformance/rules.md#tm012", "name": "TM012 transition-adjacency"} in failing[
-        "links"
-    ]
+    assert not failing.get("links")  # no documentation site: the description carries the rule
+    assert "Transitions are the six adjacent canonical pairs" in failing["description"]
     assert {"name": "tag", "value": "torghut_conformance"} in failing["labels"]
     assert evidence(failing)["outcome"] == "violation"
     assert len(evidence(failing)["findings"]) == 3
     passing = by_name["TM001-top-level-fields"]
     assert passing["status"] == "passed"
     assert evidence(passing) == {"artifact": MANIFEST_ID, "findings": [], "outcome": "conforms", "rule": "TM001"}
+
+
+def test_allure_results_are_labelled_unique_and_describe_the_run(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest, runs=("run1", "run2"))
+    run(pytester, artifacts_arg(root), "--alluredir=allure", xdist=xdist_args)
+    allure = pytester.path / "allure"
+    results = [json.loads(p.read_text(encoding="utf-8")) for p in allure.glob("*-result.json")]
+    checks = [r for r in results if r["name"] != "discovery"]
+    assert len(checks) == 2 * MANIFEST_RULES + SERIES_RULES + 2 * NOTE_RULES
+    history = [r["historyId"] for r in results]
+    assert len(set(history)) == len(history)  # the same rule on two artifacts: two histories
+
+    def labels(result: dict[str, Any]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for label in result["labels"]:
+            found.setdefault(label["name"], []).append(label["value"])
+        return found
+
+    tm012 = [r for r in checks if r["name"] == "TM012-transition-adjacency"]
+    # Allure shows a parameter's value as Python's repr.
+    assert {p["value"] for r in tm012 for p in r["parameters"] if p["name"] == "artifact"} == {
+        repr("run1/rollout/phase-manifest.json"),
+        repr("run2/rollout/phase-manifest.json"),
+    }
+    one = labels(next(r for r in tm012 if r["parameters"][0]["value"] == repr(MANIFEST_ID)))
+    assert one["epic"] == ["torghut rollout contract v6-06"]
+    assert one["feature"] == ["manifest"]
+    assert one["story"] == ["TM012 Transitions are the six adjacent canonical pairs"]
+    assert one["suite"] == ["run1"]
+    assert one["severity"] == ["critical"]
+    canary = labels(next(r for r in checks if r["name"] == "TM018-paper-canary-outcome"))
+    assert canary["feature"] == ["paper-canary"]
+    note = labels(next(r for r in checks if r["name"] == "TN004-note-reason"))
+    assert (note["feature"], note["suite"]) == (["scheduler-note"], ["notes"])
+    failing = next(r for r in tm012 if r["status"] == "failed")
+    assert "phase_transitions" in failing["description"]
+    attachments = {a["name"]: (allure / a["source"]).read_text(encoding="utf-8") for a in failing["attachments"]}
+    assert len(json.loads(attachments["Evidence"])["findings"]) == 3
+    digest = hashlib.sha256((root / MANIFEST_ID).read_bytes()).hexdigest()
+    assert attachments["Artifact SHA-256"] in (
+        f"{digest}  {MANIFEST_ID}\n",
+        f"{digest}  run2/rollout/phase-manifest.json\n",
+    )
+
+    environment = dict(
+        line.split("=", 1) for line in (allure / "environment.properties").read_text(encoding="utf-8").splitlines()
+    )
+    assert environment["torghut.contract"] == "rollout-contract-v6-06"
+    assert environment["pytest"] == pytest.__version__
+    assert set(environment) == {"torghut.plugin", "torghut.contract", "python", "pytest", "torghut.artifacts"}
+    categories = json.loads((allure / "categories.json").read_text(encoding="utf-8"))
+    assert [c["name"] for c in categories] == [
+        "Unreadable artifacts",
+        "Missing evidence",
+        "Schema violations",
+        "Semantic violations",
+    ]
+    message = failing["statusDetails"]["message"]
+    matched = next(c for c in categories if re.fullmatch(c["messageRegex"], message))
+    assert matched["name"] == "Semantic violations"
 
 
 @show_advisories

@@ -67,6 +67,18 @@ def test_wheel_fails_a_violating_fixture_naming_the_rule(
     assert "TM012-transition-adjacency" in result.stdout
 
 
+def test_wheel_see_line_names_a_command_that_prints_the_rule(installed: Path, outside: Path) -> None:
+    case = next(p for p in sorted((FIXTURES / "invalid" / "TM012").iterdir()) if p.is_dir())
+    result = _pytest(installed, outside, f"--torghut-artifacts={case}")
+    (see,) = {line.split("see:", 1)[1].strip() for line in result.stdout.splitlines() if "see:" in line}
+    assert see == "torghut-rollout rules TM012"
+    command, *args = see.split()
+    printed = _run(installed.parent / command, *args, cwd=outside)
+    assert printed.returncode == 0, printed.stderr
+    assert printed.stdout.startswith("TM012 transition-adjacency:")
+    assert "must include transitions between each adjacent phase" in printed.stdout
+
+
 def test_wheel_fails_an_empty_directory_with_the_discovery_test(installed: Path, outside: Path) -> None:
     (outside / "empty").mkdir()
     result = _pytest(installed, outside, "--torghut-artifacts=empty")
