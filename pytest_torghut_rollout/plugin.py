@@ -8,7 +8,7 @@ from collections.abc import Generator
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
-from .discovery import DiscoveryError, artifact_trees, discover
+from .discovery import DiscoveryError, Search, artifact_trees, search
 from .items import MARKER, ArtifactFile, Discovery, DiscoveryCollector
 from .model import Artifact
 from .paths import Resolver
@@ -37,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
+        max_bytes=settings.max_bytes,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
@@ -62,10 +63,15 @@ class Conformance:
     ) -> None:
         """Add the artifacts' items before -k/-m deselection sees the list."""
         try:
-            artifacts, error = discover(self.settings.artifacts), None
+            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes), None
         except DiscoveryError as exc:
-            artifacts, error = [], str(exc)
-        discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
+            found, error = Search(), str(exc)
+        artifacts = found.artifacts
+        discovery = Discovery(
+            by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
+            error=error,
+            problems=tuple(found.problems),
+        )
         # A collector of its own, so the discovery test is counted and reported like the rest.
         status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
         ours: list[pytest.Item] = list(session.genitems(status))

@@ -165,6 +165,7 @@ class EvidenceRecorder:
                 "strict": self.settings.strict,
                 "check_refs": self.settings.check_refs,
                 "min_artifacts": self.settings.min_artifacts,
+                "max_bytes": self.settings.max_bytes,
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
             },
@@ -281,6 +282,9 @@ class AllureEvidence:
         )
 
 
+_TEST_ID_CELL = '<td class="col-testId">'
+
+
 class HtmlEvidence:
     """Rule and artifact columns, a title and a summary for pytest-html (only when it is active)."""
 
@@ -305,6 +309,11 @@ class HtmlEvidence:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         """Fill the torghut columns from the report's properties (empty for other tests)."""
+        # pytest-html puts the test id into the page as HTML, unescaped: a directory named
+        # <img src=x onerror=...> would run in the auditor's browser.
+        for n, cell in enumerate(cells):
+            if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
+                cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
         props = dict(report.user_properties)
         rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
         cells[2:2] = [
