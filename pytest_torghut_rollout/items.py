@@ -132,7 +132,7 @@ class RuleItem(ConformanceItem):
         self.stash[FINDINGS_KEY] = findings
         if verdict.not_evaluated is not None:
             self.stash[OUTCOME_KEY] = "not-evaluated"
-            pytest.skip(f"not evaluated: {verdict.not_evaluated}")
+            pytest.skip(f"not evaluated: {printable(verdict.not_evaluated)}")
         if not findings:
             self.stash[OUTCOME_KEY] = "conforms"
             return

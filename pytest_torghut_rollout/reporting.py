@@ -17,6 +17,7 @@ import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .items import DiscoveryItem, RuleItem
+from .model import printable
 from .settings import Settings
 
 PROPERTY_PREFIX = "torghut_"
@@ -43,8 +44,8 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
         ("torghut_doc", settings.doc_link(rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
-        ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
-        ("torghut_unfollowed", unfollowed or ""),
+        ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
+        ("torghut_unfollowed", printable(unfollowed or "")),
     ]
 
 

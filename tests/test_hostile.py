@@ -379,8 +379,11 @@ def test_markup_and_control_characters_are_escaped_in_every_report(
 ) -> None:
     manifest["requested_promotion_target"] = f"{SCRIPT}\x1b[2J"  # quoted by TM005
     root = write_tree(manifest=manifest, runs=(MARKUP_DIR, CONTROL_DIR))
+    note = json.loads((root / "notes" / "iteration-2.md").read_text(encoding="utf-8"))
+    note["phase_manifest_path"] = "gone\x1b[2J\n=== 999 passed ===/rollout/phase-manifest.json"  # quoted by TN008
+    (root / "notes" / "iteration-2.md").write_text(json.dumps(note), encoding="utf-8")
     result = pytester.runpytest(
-        f"--torghut-artifacts={root}", "--junitxml=junit.xml", "--html=report.html", "--alluredir=allure", "-v"
+        f"--torghut-artifacts={root}", "--junitxml=junit.xml", "--html=report.html", "--alluredir=allure", "-v", "-rs"
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     text = result.stdout.str()
@@ -389,6 +392,7 @@ def test_markup_and_control_characters_are_escaped_in_every_report(
     assert not any(line.startswith("=== 999 passed") for line in result.outlines)
     assert "run\\u001b[2J\\u0007\\u000a=== 999 passed ===/rollout/phase-manifest.json::TM005-promotion-target" in text
     assert '"<script>alert(1)</script>\\u001b[2J"' in text
+    assert "not evaluated: the manifest gone\\u001b[2J\\u000a=== 999 passed ===/rollout/phase-manifest.json" in text
     # JUnit XML stays well-formed, and names the escaped id.
     tree = ET.parse(pytester.path / "junit.xml")
     names = {case.get("classname", "") for case in tree.iter("testcase")}
