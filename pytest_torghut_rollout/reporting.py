@@ -60,7 +60,10 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
-        properties = [("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True))]
+        properties = [
+            ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
+            ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
+        ]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
@@ -104,6 +107,8 @@ class EvidenceRecorder:
     checks: list[dict[str, Any]] = field(default_factory=list)
     discovery: dict[str, int] = field(default_factory=dict)
     discovery_failed: bool = False
+    discovery_problems: list[str] = field(default_factory=list)
+    """Places under the artifacts paths that could not be searched."""
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
 
@@ -115,6 +120,7 @@ class EvidenceRecorder:
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
+            self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
             return
         if "torghut_rule" not in props:
             return
@@ -170,7 +176,11 @@ class EvidenceRecorder:
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
             },
-            "discovery": {"found": self.discovery, "failed": self.discovery_failed},
+            "discovery": {
+                "found": self.discovery,
+                "failed": self.discovery_failed,
+                "problems": self.discovery_problems,
+            },
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),

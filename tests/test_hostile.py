@@ -286,8 +286,12 @@ def test_an_unreadable_directory_fails_discovery_and_the_walk_goes_on(
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    result, elapsed = run_beside_good(pytester, artifacts)
-    assert_fails_alone(result, elapsed, DISCOVERY, "  - cannot search aaa-locked/: Permission denied")
+    result, elapsed = run_beside_good(pytester, artifacts, "--torghut-evidence=evidence.json")
+    reason = "cannot search aaa-locked/: Permission denied; nothing under it was checked"
+    assert_fails_alone(result, elapsed, DISCOVERY, f"  - {reason}")
+    evidence = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert evidence["discovery"]["problems"] == [reason]
+    assert evidence["discovery"]["failed"] is True
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 directory")

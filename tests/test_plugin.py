@@ -675,7 +675,11 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["result"] == "fail"
     assert summary["pytest_exit_status"] == 1
     assert summary["artifacts_paths"] == [str(root)]
-    assert summary["discovery"] == {"found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2}, "failed": False}
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+        "problems": [],
+    }
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
