@@ -125,7 +125,7 @@ def _manifest_root(path: Path) -> Path:
 
 
 def _discover_one(top: Path, label: str, max_bytes: int, problems: list[str]) -> Iterator[Artifact]:
-    if top.is_file():
+    if not top.is_dir():  # a file, or a FIFO or socket given by name: reading says what it is
         if is_manifest_file(top):
             root = _manifest_root(top)
             yield load_manifest(top, root=root, display=_display(root, top, label), max_bytes=max_bytes)

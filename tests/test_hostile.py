@@ -423,3 +423,39 @@ def test_an_undecodable_file_name_gets_a_stable_printable_id(pytester: pytest.Py
     result, _ = run_beside_good(pytester, artifacts, "--collect-only", "-q")
     assert "run\\udcff/x/rollout/phase-manifest.json::TM001-top-level-fields" in result.stdout.str()
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_fifo_given_as_the_artifacts_path_fails_without_blocking(pytester: pytest.Pytester) -> None:
+    fifo = pytester.path / "phase-manifest.json"
+    os.mkfifo(fifo)
+    result, elapsed = run_beside_good(pytester, fifo)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert failed_ids(result) == ["phase-manifest.json::TM001-top-level-fields"]
+    result.stdout.fnmatch_lines(["*cannot read the file: phase-manifest.json is a FIFO, not a regular file"])
+    assert elapsed < FAST
+
+
+def test_a_hostile_tree_fails_the_same_checks_with_and_without_xdist(
+    pytester: pytest.Pytester, artifacts: Path, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    (artifacts / HOSTILE_MANIFEST).parent.mkdir(parents=True)
+    (artifacts / HOSTILE_MANIFEST).write_bytes(_dup_status(manifest))
+    os.mkfifo(artifacts / HOSTILE_NOTE)
+    (artifacts / "run3").symlink_to(write_tree(name="elsewhere", notes=0) / "run1")
+    (artifacts / "run\x1b[2J").mkdir()
+    (artifacts / "run\x1b[2J" / "rollout").mkdir()
+    (artifacts / "run\x1b[2J" / "rollout" / "phase-manifest.json").write_bytes(b"{NaN}")
+    serial = pytester.runpytest(f"--torghut-artifacts={artifacts}", "-p", "no:cacheprovider")
+    parallel = pytester.runpytest_subprocess(
+        "-p", "no:hypothesispytest", "-n", "2", f"--torghut-artifacts={artifacts}", "-p", "no:cacheprovider"
+    )
+    expected = [
+        TN001,
+        TM001,
+        "run\\u001b[2J/rollout/phase-manifest.json::TM001-top-level-fields",
+        DISCOVERY,
+    ]
+    assert failed_ids(serial) == sorted(expected)
+    assert failed_ids(parallel) == sorted(expected)
+    assert serial.parseoutcomes()["passed"] == parallel.parseoutcomes()["passed"] == GOOD_ITEMS - 1
+    assert "Traceback" not in serial.stdout.str() + parallel.stdout.str()
