@@ -371,6 +371,20 @@ def test_two_hundred_thousand_bad_refs_are_judged_in_seconds_with_capped_finding
     assert re.fullmatch(r"… and [0-9]+ more findings of this rule, not listed", findings[-1].message)
 
 
+def test_a_check_stops_counting_after_ten_thousand_findings(manifest: dict[str, Any]) -> None:
+    manifest["artifact_refs"] = [f"missing/{n}.json" for n in range(200_000)]
+    root = Path("/artifacts/run1")
+    artifact = discovery.manifest_artifact(
+        manifest, path=root / "rollout" / "phase-manifest.json", root=root, display="m"
+    )
+    context = CheckContext(resolver=Resolver([root.parent]))
+    start = time.monotonic()
+    verdict = REGISTRY["TM024"].evaluate(artifact, context)
+    assert time.monotonic() - start < FAST
+    assert len(verdict.findings) == MAX_FINDINGS + 1
+    assert verdict.findings[-1].message == "… and at least 10000 more findings of this rule, not listed"
+
+
 # -- markup and control characters ---------------------------------------------------------------------
 
 MARKUP_DIR = "<img src=x onerror=alert(4)>"

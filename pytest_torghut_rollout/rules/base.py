@@ -15,8 +15,10 @@ from ..model import Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
 
-#: Findings kept per rule and artifact; the rest are counted in one last finding.
+#: Findings kept per rule and artifact; the rest are counted in one last finding, up to
+#: MAX_COUNTED, after which the check stops (each finding may cost a file system lookup).
 MAX_FINDINGS = 100
+MAX_COUNTED = 10_000
 
 RULE_ID = re.compile(r"T[MN][0-9]{3}")
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -186,8 +188,10 @@ class Rule:
                     seen.add(key)
                     if len(findings) < MAX_FINDINGS:
                         findings.append(finding)
-                    else:
+                    elif more < MAX_COUNTED:
                         more += 1
+                    else:
+                        break
         except NotEvaluated as exc:
             return Verdict(not_evaluated=exc.reason, owner=exc.owner, unfollowed=exc.unfollowed)
         return Verdict(findings=(*findings, *_more_findings(more)))
@@ -215,7 +219,8 @@ def _more_findings(count: int) -> tuple[Finding, ...]:
     if count <= 0:
         return ()
     noun = "finding" if count == 1 else "findings"
-    return (Finding(pointer="", message=f"… and {count} more {noun} of this rule, not listed"),)
+    at_least = "at least " if count >= MAX_COUNTED else ""
+    return (Finding(pointer="", message=f"… and {at_least}{count} more {noun} of this rule, not listed"),)
 
 
 #: Which rule fails, with the reason, for an artifact that cannot be read or parsed; every
