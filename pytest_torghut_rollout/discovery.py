@@ -160,6 +160,12 @@ def _discover_one(top: Path, label: str, max_bytes: int, problems: list[str]) ->
                     yield _broken("manifest", manifest, here, _display(top, manifest, label), reason)
                 else:
                     problems.append(reason)
+            elif entry.name == MANIFEST_DIR and entry.is_symlink():
+                # A looping or dangling rollout/ would hide its run's manifest without a word.
+                manifest = Path(entry.path) / MANIFEST_NAME
+                shown = _display(top, Path(entry.path), label)
+                reason = f"{shown}/ is a symlink that leads to no directory (a loop, or nothing); not searched"
+                yield _broken("manifest", manifest, here, _display(top, manifest, label), reason)
             else:
                 files.append(entry.name)
         yield from _artifacts_in(here, top, label, real_top, subdirs, files, max_bytes)

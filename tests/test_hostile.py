@@ -248,13 +248,32 @@ def test_a_directory_named_like_a_manifest_fails_its_run(pytester: pytest.Pytest
     assert_fails_alone(result, elapsed, TM001, "phase-manifest.json is a directory, not a regular file")
 
 
-def test_a_symlinked_rollout_directory_fails_its_run(pytester: pytest.Pytester, artifacts: Path) -> None:
+@pytest.mark.parametrize(
+    ("target", "reason"),
+    [
+        pytest.param(
+            "../run1/rollout",
+            "run2/rollout/ is a symlink to run1/rollout/ inside the artifact tree; not followed",
+            id="inside",
+        ),
+        pytest.param(
+            "/etc", "run2/rollout/ is a symlink to /etc/, outside the artifact tree; not searched", id="outside"
+        ),
+        pytest.param(
+            "rollout", "run2/rollout/ is a symlink that leads to no directory (a loop, or nothing)", id="loop"
+        ),
+        pytest.param(
+            "gone", "run2/rollout/ is a symlink that leads to no directory (a loop, or nothing)", id="dangling"
+        ),
+    ],
+)
+def test_a_symlinked_rollout_directory_fails_its_run(
+    pytester: pytest.Pytester, artifacts: Path, target: str, reason: str
+) -> None:
     (artifacts / "run2").mkdir()
-    (artifacts / "run2" / "rollout").symlink_to(artifacts / "run1" / "rollout")
+    (artifacts / "run2" / "rollout").symlink_to(target)
     result, elapsed = run_beside_good(pytester, artifacts)
-    assert_fails_alone(
-        result, elapsed, TM001, "run2/rollout/ is a symlink to run1/rollout/ inside the artifact tree; not followed"
-    )
+    assert_fails_alone(result, elapsed, TM001, reason)
 
 
 @pytest.mark.parametrize("where", ["inside", "outside"])
