@@ -50,8 +50,9 @@ REQUIRED_SLO_GATES: Final[dict[str, tuple[str, ...]]] = {
 
 PHASE_STATUSES: Final[tuple[PhaseStatus, ...]] = get_args(PhaseStatus)
 #: Phase statuses that do not fail a manifest (``skip`` and ``skipped`` are synonyms).
-NON_FAILING_STATUSES: Final[frozenset[str]] = frozenset({"pass", "skip", "skipped"})
-SKIP_STATUSES: Final[frozenset[str]] = frozenset({"skip", "skipped"})
+#: Tuples, not sets: a malformed status (a list, an object) must compare unequal, not raise.
+NON_FAILING_STATUSES: Final[tuple[str, ...]] = ("pass", "skip", "skipped")
+SKIP_STATUSES: Final[tuple[str, ...]] = ("skip", "skipped")
 PROMOTION_TARGETS: Final[tuple[PromotionTarget, ...]] = get_args(PromotionTarget)
 
 NOTE_OUTCOMES: Final[tuple[NoteOutcome, ...]] = get_args(NoteOutcome)

@@ -12,19 +12,32 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .layout import MANIFEST_DIR, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, VCS_DIRS, is_manifest_file, note_number
-from .model import Artifact, ArtifactKind
+from .layout import (
+    DEFAULT_MAX_BYTES,
+    MANIFEST_DIR,
+    MANIFEST_NAME,
+    NOTE_PREFIX,
+    NOTES_DIR,
+    VCS_DIRS,
+    is_manifest_file,
+    note_number,
+)
+from .model import Artifact, ArtifactKind, printable
+from .parsing import ParseError, load_front_matter, loads_json
 from .schema import manifest_issues, note_issues
 
 LANE_HEADING = re.compile(r"#\s+(?:Autonomous|Alpha) lane iteration\s+([0-9]+)\s*")
-LANE_FIELD = re.compile(r"-\s+([A-Za-z_][A-Za-z0-9_]*):\s*(.*?)\s*")
+#: The value is stripped afterwards: a lazy ``(.*?)\s*`` before the end backtracks
+#: quadratically on a long run of blanks inside a value.
+LANE_FIELD = re.compile(r"-\s+([A-Za-z_][A-Za-z0-9_]*):(.*)")
 
 
 #: Deeper documents are refused unchecked: no real artifact comes near, and validating one
@@ -34,22 +47,37 @@ TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels; refused unchecked"
 
 
 class DiscoveryError(Exception):
-    """An artifacts path that cannot be searched at all (missing, unreadable)."""
+    """An artifacts path that cannot be searched at all (missing)."""
 
 
-def discover(paths: Sequence[Path]) -> list[Artifact]:
-    """Return every artifact under ``paths``, in a deterministic order.
+@dataclass(frozen=True, kw_only=True)
+class Search:
+    """What a search found: the artifacts, and what it could not search, one reason each."""
 
-    With more than one path, each artifact's display path is prefixed with a
-    label for its path (the directory name, made unique), so ids never collide.
+    artifacts: list[Artifact] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    """Directories not searched (unreadable, symlinked): a gate must not pass over them."""
+
+
+def discover(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Artifact]:
+    """Return every artifact under ``paths``, in a deterministic order (see ``search``)."""
+    return search(paths, max_bytes=max_bytes).artifacts
+
+
+def search(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Search:
+    """Find and read every artifact under ``paths``; keep walking past what cannot be searched.
+
+    With more than one path, each artifact's display path is prefixed with a label for its
+    path (the directory name, made unique), so ids never collide. A file larger than
+    ``max_bytes`` is not read: its artifact fails with its size.
     """
     labels = _labels(paths) if len(paths) > 1 else [""] * len(paths)
-    artifacts: list[Artifact] = []
+    found = Search()
     for path, label in zip(paths, labels, strict=True):
         if not path.exists():
             raise DiscoveryError(f"--torghut-artifacts path does not exist: {path}")
-        artifacts.extend(_discover_one(path.absolute(), label))
-    return artifacts
+        found.artifacts.extend(_discover_one(path.absolute(), label, max_bytes, found.problems))
+    return found
 
 
 def artifact_trees(paths: Sequence[Path]) -> list[Path]:
@@ -60,7 +88,7 @@ def artifact_trees(paths: Sequence[Path]) -> list[Path]:
 def _labels(paths: Sequence[Path]) -> list[str]:
     labels: list[str] = []
     for path in paths:
-        base = path.absolute().name or "root"
+        base = display_name(path.absolute().name or "root")
         label, n = base, 1
         while label in labels:
             n += 1
@@ -69,8 +97,18 @@ def _labels(paths: Sequence[Path]) -> list[str]:
     return labels
 
 
+def display_name(text: str) -> str:
+    """A path as test ids show it: backslashes doubled, control and invisible characters as ``\\uXXXX``.
+
+    Names are data: an ESC or a newline in a directory name must neither reach a terminal
+    nor break JUnit XML, and two different names must never get one id.
+    """
+    return printable(text.replace("\\", "\\\\"))
+
+
 def _display(base: Path, path: Path, label: str) -> str:
     rel = path.relative_to(base).as_posix() if path != base else path.name
+    rel = display_name(rel)
     return f"{label}/{rel}" if label else rel
 
 
@@ -86,58 +124,114 @@ def _manifest_root(path: Path) -> Path:
     return path.parent.parent if path.parent.name == MANIFEST_DIR else path.parent
 
 
-def _discover_one(top: Path, label: str) -> Iterator[Artifact]:
-    if top.is_file():
+def _discover_one(top: Path, label: str, max_bytes: int, problems: list[str]) -> Iterator[Artifact]:
+    if not top.is_dir():  # a file, or a FIFO or socket given by name: reading says what it is
         if is_manifest_file(top):
             root = _manifest_root(top)
-            yield load_manifest(top, root=root, display=_display(root, top, label))
+            yield load_manifest(top, root=root, display=_display(root, top, label), max_bytes=max_bytes)
         else:
-            yield from _lone_note(top, label)
+            yield from _lone_note(top, label, max_bytes)
         return
     real_top = Path(os.path.realpath(top))
-    for dirpath, dirnames, filenames in os.walk(top, onerror=_raise, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in VCS_DIRS)
-        here = Path(dirpath)
-        if here.name == MANIFEST_DIR and MANIFEST_NAME in filenames:
-            manifest = here / MANIFEST_NAME
-            display = _display(top, manifest, label)
-            escape = _escapes(manifest, real_top)
-            if escape:
-                yield _broken("manifest", manifest, here.parent, display, escape)
+    # Depth first, parents before children, siblings by name: the order os.walk gave, but
+    # a directory that cannot be listed is reported and skipped instead of ending the walk.
+    stack = [top]
+    while stack:
+        here = stack.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            where = _display(top, here, label) if here != top else str(top)
+            problems.append(f"cannot search {where}/: {_reason(exc)}; nothing under it was checked")
+            continue
+        subdirs: list[str] = []
+        files: list[str] = []
+        for entry in entries:
+            if _is_real_dir(entry):
+                if entry.name not in VCS_DIRS:
+                    subdirs.append(entry.name)
+            elif entry.is_symlink() and os.path.isdir(entry.path):
+                reason = _linked_dir(Path(entry.path), real_top, _display(top, Path(entry.path), label))
+                if here.name == NOTES_DIR and entry.name.startswith(NOTE_PREFIX):
+                    files.append(entry.name)  # a member of the series: the note fails with its reason
+                elif entry.name == MANIFEST_DIR:
+                    manifest = Path(entry.path) / MANIFEST_NAME
+                    yield _broken("manifest", manifest, here, _display(top, manifest, label), reason)
+                else:
+                    problems.append(reason)
+            elif entry.name == MANIFEST_DIR and entry.is_symlink():
+                # A looping or dangling rollout/ would hide its run's manifest without a word.
+                manifest = Path(entry.path) / MANIFEST_NAME
+                shown = _display(top, Path(entry.path), label)
+                reason = f"{shown}/ is a symlink that leads to no directory (a loop, or nothing); not searched"
+                yield _broken("manifest", manifest, here, _display(top, manifest, label), reason)
             else:
-                yield load_manifest(manifest, root=here.parent, display=display)
-        elif here.name == NOTES_DIR:
-            members = sorted((f for f in filenames if f.startswith(NOTE_PREFIX)), key=_note_order)
-            if members:
-                yield from _load_series(here, members, _display(top, here, label), real_top)
+                files.append(entry.name)
+        yield from _artifacts_in(here, top, label, real_top, subdirs, files, max_bytes)
+        stack.extend(here / name for name in reversed(subdirs))
 
 
-def _lone_note(path: Path, label: str) -> Iterator[Artifact]:
+def _is_real_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _linked_dir(link: Path, real_top: Path, shown: str) -> str:
+    real = Path(os.path.realpath(link))
+    if real.is_relative_to(real_top):
+        return (
+            f"{shown}/ is a symlink to {display_name(real.relative_to(real_top).as_posix() or '.')}/ inside the "
+            "artifact tree; not followed (what lies there is checked where it lies)"
+        )
+    return f"{shown}/ is a symlink to {display_name(str(real))}/, outside the artifact tree; not searched"
+
+
+def _artifacts_in(
+    here: Path, top: Path, label: str, real_top: Path, subdirs: list[str], files: list[str], max_bytes: int
+) -> Iterator[Artifact]:
+    if here.name == MANIFEST_DIR and MANIFEST_NAME in (*files, *subdirs):
+        manifest = here / MANIFEST_NAME
+        display = _display(top, manifest, label)
+        escape = _escapes(manifest, real_top)
+        if escape:
+            yield _broken("manifest", manifest, here.parent, display, escape)
+        else:
+            yield load_manifest(manifest, root=here.parent, display=display, max_bytes=max_bytes)
+    elif here.name == NOTES_DIR:
+        named = (f for f in (*files, *subdirs) if f.startswith(NOTE_PREFIX))
+        members = sorted(named, key=_note_order)
+        if members:
+            yield from _load_series(here, members, _display(top, here, label), real_top, max_bytes)
+
+
+def _lone_note(path: Path, label: str, max_bytes: int) -> Iterator[Artifact]:
     """A note given alone: checked as a note; its series' rules are not evaluated."""
     directory, root = path.parent, _file_root(path)
     display = _display(root, path, label)
-    series = display.rsplit("/", 1)[0] if "/" in display else directory.name
+    series = display.rsplit("/", 1)[0] if "/" in display else display_name(directory.name)
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=root,
         display=series,
         members=(path.name,),
-        withheld=f"only {path.name} was given, not its {NOTES_DIR}/ directory: the series was not checked",
+        withheld=f"only {display_name(path.name)} was given, not its {NOTES_DIR}/ directory: "
+        "the series was not checked",
     )
-    yield load_note(path, root=root, display=display)
-
-
-def _raise(error: OSError) -> None:
-    raise DiscoveryError(f"cannot search {error.filename}: {error.strerror}") from error
+    yield load_note(path, root=root, display=display, max_bytes=max_bytes)
 
 
 def _note_order(name: str) -> tuple[int, str]:
-    digits = re.match(r"iteration-([0-9]+)", name)
+    digits = re.match(r"iteration-([0-9]{1,18})", name)
     return (int(digits.group(1)) if digits else 1 << 62, name)
 
 
-def _load_series(directory: Path, members: list[str], display: str, real_top: Path) -> Iterator[Artifact]:
+def _load_series(
+    directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int
+) -> Iterator[Artifact]:
     yield Artifact(
         kind="notes-series",
         path=directory,
@@ -146,25 +240,64 @@ def _load_series(directory: Path, members: list[str], display: str, real_top: Pa
         members=tuple(members),
     )
     for name in members:
-        path, shown = directory / name, f"{display}/{name}"
+        path, shown = directory / name, f"{display}/{display_name(name)}"
         escape = _escapes(path, real_top)
         if escape:
             yield _broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name))
         else:
-            yield load_note(path, root=directory.parent, display=shown)
+            yield load_note(path, root=directory.parent, display=shown, max_bytes=max_bytes)
 
 
-def _read_text(path: Path) -> tuple[str, str]:
-    """The file's text and the SHA-256 of its bytes (the evidence names what was checked)."""
-    if not path.is_file():
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _not_regular(path: Path, mode: int) -> OSError:
+    what = next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
+    return OSError(errno.EINVAL, f"{display_name(path.name)} is {what}, not a regular file")
+
+
+def _read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str]:
+    """The file's text and the SHA-256 of its bytes (the evidence names what was checked).
+
+    Only a regular file of at most ``max_bytes`` is read, and never more than that: the
+    size is checked before reading and again while reading (the file may grow).
+    """
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(exc.errno, f"{display_name(path.name)} is a symlink loop") from exc
+        if exc.errno == errno.ENOENT and path.is_symlink():
+            raise OSError(exc.errno, f"{display_name(path.name)} is a symlink to nothing") from exc
+        raise
+    if not stat.S_ISREG(info.st_mode):
         # A FIFO or device would block or never end; only regular files are read.
-        raise OSError(errno.EINVAL, "not a regular file")
-    raw = path.read_bytes()
+        raise _not_regular(path, info.st_mode)
+    if info.st_size > max_bytes:
+        raise _too_large(info.st_size, max_bytes)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
+            raise _not_regular(path, os.fstat(fd).st_mode)
+        raw = handle.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise _too_large(len(raw), max_bytes, grew=True)
     digest = hashlib.sha256(raw).hexdigest()
     try:
         return raw.decode("utf-8").removeprefix("\ufeff"), digest
     except UnicodeDecodeError as exc:
         raise _UndecodableError(exc, digest) from exc
+
+
+def _too_large(size: int, limit: int, *, grew: bool = False) -> OSError:
+    more = "more than " if grew else ""
+    return OSError(errno.EFBIG, f"the file is {more}{size} bytes, larger than --torghut-max-bytes={limit}; not read")
 
 
 class _UndecodableError(Exception):
@@ -178,13 +311,13 @@ def _escapes(path: Path, real_top: Path) -> str | None:
     real = Path(os.path.realpath(path))
     if real.is_relative_to(real_top):
         return None
-    return f"{path.name} is a symlink to {real}, outside the artifact tree; not read"
+    return f"{display_name(path.name)} is a symlink to {display_name(str(real))}, outside the artifact tree; not read"
 
 
-def load_manifest(path: Path, *, root: Path, display: str) -> Artifact:
+def load_manifest(path: Path, *, root: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Artifact:
     """Read and parse a phase manifest; a failure becomes the artifact's ``error``."""
     try:
-        text, digest = _read_text(path)
+        text, digest = _read_text(path, max_bytes)
     except _UndecodableError as exc:
         return replace(_broken("manifest", path, root, display, f"cannot read the file: {exc}"), sha256=exc.digest)
     except OSError as exc:
@@ -194,9 +327,11 @@ def load_manifest(path: Path, *, root: Path, display: str) -> Artifact:
 
 def _parse_manifest(text: str, *, path: Path, root: Path, display: str) -> Artifact:
     try:
-        data = json.loads(text)
+        data = loads_json(text)
     except RecursionError:
         return _broken("manifest", path, root, display, TOO_DEEP)
+    except ParseError as exc:
+        return _broken("manifest", path, root, display, f"not strict JSON: {exc}")
     except json.JSONDecodeError as exc:
         return _broken(
             "manifest",
@@ -230,11 +365,11 @@ def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Art
     )
 
 
-def load_note(path: Path, *, root: Path, display: str) -> Artifact:
+def load_note(path: Path, *, root: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Artifact:
     """Read a notes-series file and classify it: scheduler note, lane note, or neither."""
     number = note_number(path.name)
     try:
-        text, digest = _read_text(path)
+        text, digest = _read_text(path, max_bytes)
     except _UndecodableError as exc:
         broken = _broken("unrecognised-note", path, root, display, f"cannot read the file: {exc}", number)
         return replace(broken, sha256=exc.digest)
@@ -248,9 +383,11 @@ def note_artifact(text: str, *, path: Path, root: Path, display: str, number: in
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
-            data = json.loads(stripped)
+            data = loads_json(stripped)
         except RecursionError:
             return _broken("scheduler-note", path, root, display, TOO_DEEP, number)
+        except ParseError as exc:
+            return _broken("scheduler-note", path, root, display, f"not strict JSON: {exc}", number)
         except json.JSONDecodeError as exc:
             return _broken(
                 "scheduler-note",
@@ -303,16 +440,6 @@ def _scheduler_note(data: Any, path: Path, root: Path, display: str, number: int
     )
 
 
-class _NoTimestampLoader(yaml.SafeLoader):
-    """Safe YAML that keeps timestamps as written (the rules check them as RFC 3339)."""
-
-
-_NoTimestampLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
 def _front_matter(text: str) -> tuple[Any, str]:
     lines = _lines(text)
     if lines[0].strip() != "---":
@@ -322,9 +449,11 @@ def _front_matter(text: str) -> tuple[Any, str]:
     except StopIteration:
         return None, "front matter opened with '---' on line 1 is never closed with '---'"
     try:
-        return yaml.load("\n".join(lines[1:end]), Loader=_NoTimestampLoader), ""
+        return load_front_matter("\n".join(lines[1:end])), ""
     except RecursionError:
         return None, TOO_DEEP
+    except ParseError as exc:
+        return None, f"refused YAML front matter: {exc}"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -343,7 +472,7 @@ def _lane_fields(text: str) -> dict[str, Any] | None:
             break
         field = LANE_FIELD.fullmatch(line.strip())
         if field:
-            fields.setdefault(field.group(1), field.group(2))
+            fields.setdefault(field.group(1), field.group(2).strip())
     return fields
 
 

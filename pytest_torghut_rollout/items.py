@@ -12,7 +12,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 
 from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
-from .model import Artifact, Finding, Severity
+from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
 from .settings import Settings
 
@@ -33,18 +33,21 @@ class TorghutAdvisoryWarning(pytest.PytestWarning):
 
 
 def _clip(text: str) -> str:
+    text = printable(text)
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
 def describe_findings(rule: Rule, artifact: Artifact, findings: Sequence[Finding], *, doc: str, verbose: bool) -> str:
     """The failure text: rule, artifact, pointer, expected vs found, doc link, count of more."""
     first, rest = findings[0], findings[1:]
-    lines = [f"{rule.id} {rule.slug}: {first.message}", f"  artifact: {artifact.display}"]
+    # Every string here may come from an artifact: control characters are written out, so
+    # that none can clear the screen or forge a line such as "=== 999 passed ===".
+    lines = [f"{rule.id} {rule.slug}: {printable(first.message)}", f"  artifact: {printable(artifact.display)}"]
     shown = [first, *rest] if verbose else [first]
     for n, finding in enumerate(shown):
         if n:
-            lines.append(f"  -- {finding.message}")
-        lines.append(f"  at:       {finding.pointer or '(whole artifact)'}")
+            lines.append(f"  -- {printable(finding.message)}")
+        lines.append(f"  at:       {printable(finding.pointer) or '(whole artifact)'}")
         if finding.expected:
             lines.append(f"  expected: {_clip(finding.expected)}")
         if finding.found:
@@ -77,6 +80,8 @@ class Discovery:
 
     by_kind: dict[str, int]
     error: str | None = None
+    problems: tuple[str, ...] = ()
+    """Directories that were not searched (unreadable, symlinked), one reason each."""
 
     @property
     def found(self) -> int:
@@ -127,7 +132,7 @@ class RuleItem(ConformanceItem):
         self.stash[FINDINGS_KEY] = findings
         if verdict.not_evaluated is not None:
             self.stash[OUTCOME_KEY] = "not-evaluated"
-            pytest.skip(f"not evaluated: {verdict.not_evaluated}")
+            pytest.skip(f"not evaluated: {printable(verdict.not_evaluated)}")
         if not findings:
             self.stash[OUTCOME_KEY] = "conforms"
             return
@@ -180,7 +185,19 @@ class DiscoveryItem(ConformanceItem):
         settings: Settings = self.config.stash[SETTINGS_KEY]
         paths = ", ".join(str(p) for p in settings.artifacts)
         if self.discovery.error is not None:
-            raise RuleViolation(f"discovery: {self.discovery.error}\n  under: {paths}")
+            raise RuleViolation(f"discovery: {printable(self.discovery.error)}\n  under: {printable(paths)}")
+        if self.discovery.problems:
+            count = len(self.discovery.problems)
+            raise RuleViolation(
+                "\n".join(
+                    [
+                        f"discovery: {count} {'place' if count == 1 else 'places'} under the artifacts paths "
+                        "could not be searched; every artifact found was still checked",
+                        *(f"  - {printable(problem)}" for problem in self.discovery.problems),
+                        f"  under: {printable(paths)}",
+                    ]
+                )
+            )
         if self.discovery.found < settings.min_artifacts:
             noun = "artifact" if self.discovery.found == 1 else "artifacts"
             raise RuleViolation(

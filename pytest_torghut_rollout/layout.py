@@ -16,6 +16,8 @@ NOTE_NAME = re.compile(r"iteration-([1-9][0-9]*)\.md")
 #: Version-control metadata is never searched; every other directory is, hidden ones too
 #: (a manifest under ``.staging/`` that is never found would fail open).
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
+#: Larger artifacts are not read (``--torghut-max-bytes``): real ones are a few KiB.
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
 
 def note_name(n: int) -> str:

@@ -11,7 +11,7 @@ import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
-from .discovery import DiscoveryError, artifact_trees, discover
+from .discovery import DiscoveryError, Search, artifact_trees, search
 from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, DiscoveryCollector
 from .junit import JunitEvidence
 from .model import Artifact
@@ -42,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
+        max_bytes=settings.max_bytes,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
@@ -76,10 +77,15 @@ class Conformance:
     ) -> None:
         """Add the artifacts' items before -k/-m deselection sees the list."""
         try:
-            artifacts, error = discover(self.settings.artifacts), None
+            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes), None
         except DiscoveryError as exc:
-            artifacts, error = [], str(exc)
-        discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
+            found, error = Search(), str(exc)
+        artifacts = found.artifacts
+        discovery = Discovery(
+            by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
+            error=error,
+            problems=tuple(found.problems),
+        )
         self.recorder.take_discovery(discovery)
         # A collector of its own, so the discovery test is counted and reported like the rest.
         status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
@@ -122,6 +128,7 @@ class Conformance:
             workeroutput[WORKER_OUTPUT] = self.recorder.selection.as_output() | {
                 "discovery": self.recorder.discovery,
                 "discovery_failed": self.recorder.discovery_failed,
+                "discovery_problems": self.recorder.discovery_problems,
             }
         elif self.settings.evidence_path is not None:
             self.recorder.write(self.settings.evidence_path, int(exitstatus))
@@ -152,3 +159,4 @@ class XdistSelection:
         if not self.recorder.discovery_reported:
             self.recorder.discovery = dict(output["discovery"])
             self.recorder.discovery_failed = bool(output["discovery_failed"])
+            self.recorder.discovery_problems = list(output.get("discovery_problems", []))

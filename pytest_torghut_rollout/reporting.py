@@ -19,6 +19,7 @@ import pytest
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .contract import CONTRACT
 from .items import Discovery, DiscoveryItem, RuleItem
+from .model import printable
 from .rules import Rule
 from .selection import Selection
 from .settings import RULE_COMMAND, Settings
@@ -47,8 +48,8 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
         ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
-        ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
-        ("torghut_unfollowed", unfollowed or ""),
+        ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
+        ("torghut_unfollowed", printable(unfollowed or "")),
     ]
 
 
@@ -63,7 +64,10 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
-        properties = [("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True))]
+        properties = [
+            ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
+            ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
+        ]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
@@ -144,6 +148,8 @@ class EvidenceRecorder:
     discovery: dict[str, int] = field(default_factory=dict)
     discovery_failed: bool = False
     discovery_reported: bool = False
+    discovery_problems: list[str] = field(default_factory=list)
+    """Places under the artifacts paths that could not be searched."""
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
     selection: Selection = field(default_factory=Selection)
@@ -154,7 +160,10 @@ class EvidenceRecorder:
     def take_discovery(self, discovery: Discovery) -> None:
         """Keep what discovery found at collection, so a deselected discovery test still counts it."""
         self.discovery = dict(discovery.by_kind)
-        self.discovery_failed = discovery.error is not None or discovery.found < self.settings.min_artifacts
+        self.discovery_problems = [printable(p) for p in discovery.problems]
+        self.discovery_failed = (
+            discovery.error is not None or bool(discovery.problems) or discovery.found < self.settings.min_artifacts
+        )
 
     @property
     def reported(self) -> int:
@@ -183,6 +192,7 @@ class EvidenceRecorder:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
             self.discovery_reported = True
+            self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
             return
         if "torghut_rule" not in props:
             return
@@ -246,10 +256,16 @@ class EvidenceRecorder:
                 "strict": self.settings.strict,
                 "check_refs": self.settings.check_refs,
                 "min_artifacts": self.settings.min_artifacts,
+                "max_bytes": self.settings.max_bytes,
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
             },
-            "discovery": {"found": self.discovery, "failed": self.discovery_failed, "run": self.discovery_reported},
+            "discovery": {
+                "found": self.discovery,
+                "failed": self.discovery_failed,
+                "run": self.discovery_reported,
+                "problems": self.discovery_problems,
+            },
             "selection": self.selection.report(reported=self.reported),
             "totals": {
                 "artifacts": len(by_artifact),
@@ -326,6 +342,9 @@ def _n(count: int, noun: str) -> str:
     )
 
 
+_TEST_ID_CELL = '<td class="col-testId">'
+
+
 class HtmlEvidence:
     """Rule and artifact columns, a title and a summary for pytest-html (only when it is active)."""
 
@@ -350,6 +369,11 @@ class HtmlEvidence:
 
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         """Fill the torghut columns from the report's properties (empty for other tests)."""
+        # pytest-html puts the test id into the page as HTML, unescaped: a directory named
+        # <img src=x onerror=...> would run in the auditor's browser.
+        for n, cell in enumerate(cells):
+            if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
+                cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
         props = dict(report.user_properties)
         rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
         cells[2:2] = [

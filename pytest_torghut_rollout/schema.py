@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -57,14 +58,28 @@ def note_issues(data: Any) -> tuple[SchemaIssue, ...]:
     return tuple(_issues(_note_validator().iter_errors(data)))
 
 
+#: Structural errors listed per artifact; a document with more (200,000 refs that are
+#: numbers) is judged on these, in bounded time and memory, and says there were more.
+MAX_ISSUES = 1000
+
+
 def _issues(errors: Iterable[ValidationError]) -> Iterable[SchemaIssue]:
     seen: set[tuple[str, str]] = set()
-    for error in sorted(errors, key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
+    first = list(islice(errors, MAX_ISSUES + 1))
+    for error in sorted(first[:MAX_ISSUES], key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
         for issue in _explain(_specific(error)):
             key = (issue.pointer, issue.keyword)
             if key not in seen:
                 seen.add(key)
                 yield issue
+    if len(first) > MAX_ISSUES:
+        yield SchemaIssue(
+            pointer="",
+            keyword="maxIssues",
+            message=f"more than {MAX_ISSUES} structural errors; only the first {MAX_ISSUES} are listed",
+            expected=f"at most {MAX_ISSUES} structural errors to list",
+            found=f"more than {MAX_ISSUES}",
+        )
 
 
 def _specific(error: ValidationError) -> ValidationError:

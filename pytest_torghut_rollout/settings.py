@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
-from .layout import MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
+from .layout import DEFAULT_MAX_BYTES, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
 from .model import CHECK_REFS
 from .paths import PathMapError, PathMapping
 
@@ -33,6 +33,8 @@ class Settings:
     unhealthy_drift_states: frozenset[str]
     docs_url: str
     evidence_path: Path | None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Larger artifacts are not read; they fail with their size."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -56,6 +58,17 @@ def non_negative_int(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
     return value
 
 
@@ -109,6 +122,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="fail the discovery test when fewer than N artifacts are found. Default: 1.",
     )
     group.addoption(
+        "--torghut-max-bytes",
+        dest="torghut_max_bytes",
+        metavar="N",
+        type=positive_int,
+        default=None,
+        help="do not read an artifact larger than N bytes; it fails with its size. "
+        f"Default: {DEFAULT_MAX_BYTES} (16 MiB).",
+    )
+    group.addoption(
         "--torghut-strict",
         action="store_true",
         dest="torghut_strict",
@@ -135,6 +157,7 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini("torghut_path_map", "OLD=NEW prefix rewrites, one per line", type="linelist", default=[])
     parser.addini("torghut_min_artifacts", "fewest artifacts a run may find (default 1)", default="1")
+    parser.addini("torghut_max_bytes", f"largest artifact read, in bytes (default {DEFAULT_MAX_BYTES})", default=None)
     parser.addini("torghut_strict", "fail on advisory findings (default false)", type="bool", default=False)
     parser.addini(CHECK_REFS.key, "require artifact_refs to exist (default false)", type="bool", default=False)
     parser.addini(
@@ -190,6 +213,14 @@ def read_settings(config: pytest.Config) -> Settings | None:
             if option.torghut_min_artifacts is not None
             else non_negative_int(config.getini("torghut_min_artifacts"))
         )
+        ini_max_bytes = config.getini("torghut_max_bytes")
+        max_bytes = (
+            option.torghut_max_bytes
+            if option.torghut_max_bytes is not None
+            else positive_int(ini_max_bytes)
+            if ini_max_bytes
+            else DEFAULT_MAX_BYTES
+        )
     except (PathMapError, argparse.ArgumentTypeError) as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
     ini_evidence: list[Path] = config.getini("torghut_evidence")
@@ -204,4 +235,5 @@ def read_settings(config: pytest.Config) -> Settings | None:
         unhealthy_drift_states=frozenset(config.getini("torghut_unhealthy_drift_states")),
         docs_url=str(config.getini("torghut_docs_url")),
         evidence_path=evidence,
+        max_bytes=max_bytes,
     )

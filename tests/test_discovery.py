@@ -106,7 +106,7 @@ def test_a_fifo_named_like_a_manifest_is_refused_without_blocking(tmp_path: Path
     path.parent.mkdir()
     os.mkfifo(path)
     artifact = load_manifest(path, root=tmp_path, display="rollout/phase-manifest.json")
-    assert artifact.error == "cannot read the file: not a regular file"
+    assert artifact.error == "cannot read the file: phase-manifest.json is a FIFO, not a regular file"
 
 
 def test_the_check_context_reuses_a_manifest_discovery_parsed(tmp_path: Path) -> None:

@@ -128,6 +128,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
             "*--torghut-artifacts=PATH*",
             "*--torghut-path-map=OLD=NEW*",
             "*--torghut-min-artifacts=N*",
+            "*--torghut-max-bytes=N*",
             "*--torghut-strict*",
             "*--torghut-check-refs*",
             "*--torghut-evidence=PATH*",
@@ -137,6 +138,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_artifacts",
         "torghut_path_map",
         "torghut_min_artifacts",
+        "torghut_max_bytes",
         "torghut_strict",
         "torghut_check_refs",
         "torghut_evidence",
@@ -719,6 +721,7 @@ def test_evidence_summary_is_complete_and_written_once(
         "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
         "failed": False,
         "run": True,
+        "problems": [],
     }
     assert summary["selection"]["partial"] is False
     assert summary["totals"] == {
@@ -783,6 +786,7 @@ def test_a_keyword_filtered_run_is_partial_and_never_a_pass(
         "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
         "failed": False,
         "run": False,
+        "problems": [],
     }
     result.stdout.fnmatch_lines(
         [f"This was a partial run: 1 of {TREE_ITEMS} checks selected; it is not evidence of conformance."]
@@ -810,7 +814,7 @@ def test_a_deselected_discovery_test_still_counts_an_empty_directory(pytester: p
     (pytester.path / "empty").mkdir()
     result = pytester.runpytest("--torghut-artifacts=empty", "-k", "not discovery", "--torghut-evidence=e.json")
     summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
-    assert summary["discovery"] == {"found": {}, "failed": True, "run": False}
+    assert summary["discovery"] == {"found": {}, "failed": True, "run": False, "problems": []}
     assert summary["result"] == "incomplete"
     result.stdout.fnmatch_lines(["Discovery found fewer artifacts than required; torghut::discovery was deselected*"])
 

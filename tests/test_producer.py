@@ -446,3 +446,22 @@ def test_a_writer_killed_mid_write_leaves_the_previous_manifest_intact(tmp_path:
     assert manifest.read_bytes() == before
     assert read_manifest(manifest).run_id == "a" * 24
     assert findings_in_tree([tmp_path]) == {}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027, 0o002])
+def test_written_files_follow_the_umask_like_any_other_file(tmp_path: Path, umask: int) -> None:
+    # The umask is read once, at import: set it first, in a process of its own.
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from pathlib import Path
+        os.umask({umask})
+        from pytest_torghut_rollout.producer.storage import append_numbered, write_atomic
+        root = Path(sys.argv[1])
+        write_atomic(root / "rollout" / "phase-manifest.json", b"{{}}")
+        append_numbered(root / "notes", lambda n: b"note")
+        """
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True)
+    for path in (tmp_path / "rollout" / "phase-manifest.json", tmp_path / "notes" / "iteration-1.md"):
+        assert oct(path.stat().st_mode & 0o777) == oct(0o666 & ~umask), path

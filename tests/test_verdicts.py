@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_torghut_rollout.discovery import manifest_artifact
 from pytest_torghut_rollout.layout import note_name
 from pytest_torghut_rollout.model import Artifact
 from pytest_torghut_rollout.paths import Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext
+from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifact
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 NESTED = FIXTURES / "valid" / "nested"
@@ -168,3 +169,11 @@ def test_a_lane_notes_manifest_symlinked_out_of_the_tree_is_never_read(pytester:
     result.stdout.fnmatch_lines(
         ["SKIPPED * 20260402T093000/notes/iteration-1.md::TN009-lane-note-run-id: not evaluated: no manifest beside*"]
     )
+
+
+def test_a_status_that_is_a_list_fails_its_rule_instead_of_raising() -> None:
+    manifest = json.loads((FIXTURES / "valid" / "flat" / "rollout" / "phase-manifest.json").read_text("utf-8"))
+    manifest["phase_transitions"][5]["status"] = []
+    artifact = manifest_artifact(manifest, path=Path("/x/rollout/phase-manifest.json"), root=Path("/x"), display="m")
+    verdicts = evaluate_artifact(artifact, CheckContext(resolver=Resolver([Path("/x")])))
+    assert {rule_id for rule_id, v in verdicts.items() if v.findings} == {"TM013"}

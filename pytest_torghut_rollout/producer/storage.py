@@ -19,6 +19,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 CHUNK = 64 * 1024
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread
+    # of the producer could create a file under the briefly changed mask.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+#: The mode new files get: what open(2) would give under the process umask. mkstemp makes
+#: files 0600 whatever the umask, which would hide manifests from the readers of a shared tree.
+FILE_MODE = 0o666 & ~_read_umask()
 #: The name pattern of numbered files; ``n`` counts even when written with leading zeros.
 NUMBERED = re.compile(r"iteration-([0-9]+)\.md")
 
@@ -52,6 +65,7 @@ def _temporary(directory: Path, name: str, data: bytes) -> Path:
     """Write ``data`` to a fresh dot-file beside ``name`` and fsync it; return its path."""
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, FILE_MODE)
         _write_all(fd, data)
         os.fsync(fd)
     except BaseException:
@@ -98,7 +112,7 @@ def _create_without_links(path: Path, data: bytes) -> bool:
     # File systems without hard links: O_EXCL still refuses to overwrite, but a crash
     # mid-write could leave a short file, so this is only the fallback.
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except FileExistsError:
         return False
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -11,8 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
+from ..layout import DEFAULT_MAX_BYTES
 from ..model import OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
+from ..parsing import loads_json
 from ..paths import Resolution, Resolver
+
+#: Findings kept per rule and artifact; the rest are counted in one last finding, up to
+#: MAX_COUNTED, after which the check stops (each finding may cost a file system lookup).
+MAX_FINDINGS = 100
+MAX_COUNTED = 10_000
 
 RULE_ID = re.compile(r"T[MN][0-9]{3}")
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -60,6 +66,8 @@ class CheckContext:
 
     resolver: Resolver
     unhealthy_drift_states: frozenset[str] = frozenset(DEFAULT_UNHEALTHY_DRIFT_STATES)
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """A referenced file larger than this is not read (as for artifacts)."""
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
     _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
     _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
@@ -113,7 +121,9 @@ class CheckContext:
         key = resolution.path
         if key not in self._json_cache:
             try:
-                self._json_cache[key] = json.loads(key.read_text(encoding="utf-8"))
+                if key.stat().st_size > self.max_bytes:
+                    raise OSError(f"larger than {self.max_bytes} bytes")
+                self._json_cache[key] = loads_json(key.read_text(encoding="utf-8"))
             except (OSError, ValueError, RecursionError):
                 self._json_cache[key] = None
         return resolution, self._json_cache[key]
@@ -170,15 +180,21 @@ class Rule:
             return blocked
         findings: list[Finding] = []
         seen: set[tuple[str, str]] = set()
+        more = 0
         try:
             for finding in self.check(artifact, context):
                 key = (finding.pointer, finding.message)
                 if key not in seen:
                     seen.add(key)
-                    findings.append(finding)
+                    if len(findings) < MAX_FINDINGS:
+                        findings.append(finding)
+                    elif more < MAX_COUNTED:
+                        more += 1
+                    else:
+                        break
         except NotEvaluated as exc:
             return Verdict(not_evaluated=exc.reason, owner=exc.owner, unfollowed=exc.unfollowed)
-        return Verdict(findings=tuple(findings))
+        return Verdict(findings=(*findings, *_more_findings(more)))
 
     def _blocked_by(self, artifact: Artifact) -> Verdict | None:
         if not self.needs or not artifact.schema_issues:
@@ -193,10 +209,18 @@ class Rule:
                     if o == self.id
                 )
                 if own:
-                    return Verdict(findings=own)
+                    return Verdict(findings=(*own[:MAX_FINDINGS], *_more_findings(len(own) - MAX_FINDINGS)))
                 where = issue.pointer or "the document"
                 return Verdict(not_evaluated=f"{where}: {issue.message} ({owner} reports it)", owner=owner)
         return None
+
+
+def _more_findings(count: int) -> tuple[Finding, ...]:
+    if count <= 0:
+        return ()
+    noun = "finding" if count == 1 else "findings"
+    at_least = "at least " if count >= MAX_COUNTED else ""
+    return (Finding(pointer="", message=f"… and {at_least}{count} more {noun} of this rule, not listed"),)
 
 
 #: Which rule fails, with the reason, for an artifact that cannot be read or parsed; every

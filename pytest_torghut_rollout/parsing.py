@@ -1,0 +1,177 @@
+"""Strict parsing of artifact text: JSON as RFC 8259 defines it, and a safe subset of YAML.
+
+What Python's ``json`` and PyYAML accept silently is refused with a reason that names
+where: a key written twice in one object (the last would win unseen, so two readers may
+disagree on a verdict), ``NaN`` and ``Infinity`` (not JSON), YAML anchors and aliases (a
+few hundred bytes of aliases expand to gigabytes), values of types JSON does not have
+(``!!binary``, ``!!set``), ``.nan`` and ``.inf``, and front matter larger than
+``MAX_FRONT_MATTER``. No pytest here.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, NodeEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .model import pointer
+
+#: Front matter is a handful of keys; more than this is refused unparsed (PyYAML is slow).
+MAX_FRONT_MATTER = 256 * 1024
+#: Python refuses to convert longer integers; no artifact needs one.
+MAX_INT_DIGITS = 4300
+
+
+class ParseError(ValueError):
+    """Text that is not the strict JSON or YAML the contract allows; the message says where."""
+
+
+class _Refused:
+    """Stands in, during parsing, for a value that must be refused once its place is known."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object that repeated a key (the first repeated key is ``key``)."""
+
+    key: str = ""
+
+
+def loads_json(text: str) -> Any:
+    """Parse RFC 8259 JSON: refuse repeated keys, NaN, Infinity and out-of-range numbers.
+
+    Raises ``ParseError`` naming the JSON Pointer of the offending value, and lets
+    ``json.JSONDecodeError`` and ``RecursionError`` through for the caller to word.
+    """
+    flagged: list[bool] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) == len(items):
+            return obj
+        dup, seen = _Duplicated(obj), set()
+        for key, _ in items:
+            if key in seen:
+                dup.key = key
+                break
+            seen.add(key)
+        flagged.append(True)
+        return dup
+
+    def constant(name: str) -> _Refused:
+        flagged.append(True)
+        return _Refused(f"{name} is not a JSON number (RFC 8259)")
+
+    def number(text: str) -> float | _Refused:
+        value = float(text)
+        if math.isfinite(value):
+            return value
+        flagged.append(True)
+        return _Refused(f"the number {text[:40]} is out of range")
+
+    def integer(text: str) -> int | _Refused:
+        if len(text) > MAX_INT_DIGITS:
+            flagged.append(True)
+            return _Refused(f"an integer of {len(text)} digits is too long (at most {MAX_INT_DIGITS})")
+        return int(text)
+
+    data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_float=number, parse_int=integer)
+    if flagged:
+        _refuse_marked(data)
+    return data
+
+
+def _refuse_marked(data: Any) -> None:
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, _Refused):
+            raise ParseError(f"{value.what}, at {where or '/'}")
+        if isinstance(value, _Duplicated):
+            raise ParseError(f"duplicate key {json.dumps(value.key)} at {where}{pointer(value.key)}")
+        if isinstance(value, dict):
+            stack.extend((v, where + pointer(k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}/{i}") for i, v in reversed(list(enumerate(value))))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML without anchors or aliases, keeping timestamps as written (rules check RFC 3339)."""
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, NodeEvent) and event.anchor is not None:
+            # Aliases and anchors only: a few hundred bytes of them expand to gigabytes.
+            what = f"alias *{event.anchor}" if isinstance(event, AliasEvent) else f"anchor &{event.anchor}"
+            line = event.start_mark.line + 2 if event.start_mark is not None else "?"
+            raise ParseError(f"YAML {what} at line {line}: anchors and aliases are refused")
+        return super().compose_node(parent, index)
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_front_matter(text: str) -> Any:
+    """Parse YAML front matter strictly; line numbers count the opening ``---`` as line 1.
+
+    Raises ``ParseError`` for what is refused, ``yaml.YAMLError`` for what is not YAML, and
+    lets ``RecursionError`` through.
+    """
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_FRONT_MATTER:
+        raise ParseError(f"front matter of {size} bytes is larger than {MAX_FRONT_MATTER}; not parsed")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _refuse_repeated_keys(node)
+        data = loader.construct_document(node)
+    finally:
+        loader.dispose()
+    _refuse_non_json(data)
+    return data
+
+
+def _refuse_repeated_keys(root: Node) -> None:
+    stack: list[tuple[Node, str]] = [(root, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, MappingNode):
+            seen: set[tuple[str, str]] = set()
+            for key, value in node.value:
+                name = key.value if isinstance(key, ScalarNode) else ""
+                if isinstance(key, ScalarNode):
+                    if (key.tag, name) in seen:
+                        line = key.start_mark.line + 2
+                        raise ParseError(f"duplicate key {json.dumps(name)} at {where}{pointer(name)} (line {line})")
+                    seen.add((key.tag, name))
+                stack.append((value, where + pointer(name)))
+        elif isinstance(node, SequenceNode):
+            stack.extend((child, f"{where}/{i}") for i, child in enumerate(node.value))
+
+
+def _refuse_non_json(data: Any) -> None:
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    raise ParseError(f"the key {key!r} at {where or '/'} is not a string")
+                stack.append((child, where + pointer(key)))
+        elif isinstance(value, list):
+            stack.extend((child, f"{where}/{i}") for i, child in enumerate(value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ParseError(f"{value} at {where or '/'} is not a JSON number")
+        elif value is not None and not isinstance(value, str | int | float | bool):
+            raise ParseError(f"a value of type {type(value).__name__} at {where or '/'} is not JSON data")
