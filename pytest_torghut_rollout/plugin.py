@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
-from .items import MARKER, ArtifactFile, Discovery, DiscoveryCollector
+from .items import MARKER, ArtifactFile, Discovery, RunCollector
 from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
-from .settings import Settings, add_options, read_settings
+from .settings import RUN_DATE, Settings, add_options, read_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -43,6 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args = []
     conformance = Conformance(settings)
     config.pluginmanager.register(conformance, "torghut-conformance")
+    if settings.waivers is not None and config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistRunDate(settings.waivers.today.isoformat()), "torghut-xdist")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
     if config.pluginmanager.hasplugin("allure_pytest") and getattr(config.option, "allure_report_dir", None):
@@ -67,7 +70,9 @@ class Conformance:
             artifacts, error = [], str(exc)
         discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
         # A collector of its own, so the discovery test is counted and reported like the rest.
-        status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
+        status = RunCollector.from_parent(
+            session, name="torghut", nodeid="torghut", discovery=discovery, waivers=self.settings.waivers
+        )
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
         for artifact in artifacts:
@@ -108,3 +113,14 @@ class Conformance:
             terminalreporter.write_line(line)
         if self.settings.evidence_path is not None:
             terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
+
+
+class XdistRunDate:
+    """Hand the controller's date to every xdist worker: a waiver expires for the whole run at once."""
+
+    def __init__(self, today: str) -> None:
+        self.today = today
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Put the run's date into the worker's input."""
+        node.workerinput[RUN_DATE] = self.today

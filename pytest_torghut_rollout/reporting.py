@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
-from .items import DiscoveryItem, RuleItem
+from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
+from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import Settings
 
 PROPERTY_PREFIX = "torghut_"
@@ -32,6 +32,17 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
     findings = item.stash.get(FINDINGS_KEY, [])
     verdict = item.stash.get(VERDICT_KEY, None)
     unfollowed = verdict.unfollowed if verdict is not None else None
+    waiver = item.stash.get(WAIVER_KEY, None)
+    waived = (
+        [
+            ("torghut_waiver", str(waiver.index)),
+            ("torghut_waiver_owner", waiver.owner),
+            ("torghut_waiver_expires", waiver.expires.isoformat()),
+            ("torghut_waiver_reason", waiver.reason),
+        ]
+        if waiver is not None
+        else []
+    )
     return [
         ("torghut_rule", rule.id),
         ("torghut_slug", rule.slug),
@@ -45,6 +56,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         ("torghut_not_evaluated", verdict.not_evaluated or "" if verdict is not None else ""),
         ("torghut_unfollowed", unfollowed or ""),
+        *waived,
     ]
 
 
@@ -60,6 +72,9 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
         properties = [("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True))]
+    elif isinstance(item, WaiversItem):
+        expired = [w.index for w in item.waivers.expired]
+        properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
