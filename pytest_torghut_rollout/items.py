@@ -42,6 +42,10 @@ class TorghutAdvisoryWarning(pytest.PytestWarning):
     """An advisory rule found something; it fails the run only with --torghut-strict."""
 
 
+class TorghutWaiverWarning(pytest.PytestWarning):
+    """A live waiver waived no failure in the run: stale, or its rule and glob name no failing check."""
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 

@@ -100,9 +100,16 @@ class Conformance:
         self.recorder.record(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write the evidence summary once, on the controller."""
-        if self.settings.evidence_path is not None and not hasattr(session.config, "workerinput"):
-            self.recorder.write(self.settings.evidence_path, int(exitstatus))
+        """On the controller, which sees every check: warn of unmatched waivers, write the evidence once."""
+        if hasattr(session.config, "workerinput"):
+            return
+        ran = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+        if ran and not session.config.option.collectonly:
+            self.recorder.warn_unmatched()
+            if self.recorder.unmatched_is_error and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.settings.evidence_path is not None:
+            self.recorder.write(self.settings.evidence_path, int(session.exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One sentence per outcome, ending in the next step."""

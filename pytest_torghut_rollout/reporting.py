@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,8 +17,9 @@ from typing import Any
 import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
-from .items import DiscoveryItem, RuleItem, WaiversItem
+from .items import DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
 from .settings import Settings
+from .waivers import Waiver
 
 PROPERTY_PREFIX = "torghut_"
 UNFOLLOWED_HINT = (
@@ -120,6 +122,10 @@ class EvidenceRecorder:
     discovery_failed: bool = False
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
+    waivers_failed: bool = False
+    """The ``torghut::waivers`` check failed: a waiver has expired."""
+    unmatched_is_error: bool = False
+    """Warning filters turned the unmatched-waiver warning into an error, which fails the run."""
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
@@ -129,6 +135,9 @@ class EvidenceRecorder:
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
+            return
+        if "torghut_waivers" in props:
+            self.waivers_failed = report.failed
             return
         if "torghut_rule" not in props:
             return
@@ -149,8 +158,51 @@ class EvidenceRecorder:
                 "outcome": outcome,
                 "findings": json.loads(str(props["torghut_findings"])),
                 "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
+                "waiver": _waiver_of(props),
             }
         )
+
+    def open_risks(self) -> list[dict[str, Any]]:
+        """Checks that failed under a live waiver: accepted for now, not conforming."""
+        waived = sorted((c for c in self.checks if c["outcome"] == "waived"), key=lambda c: c["nodeid"])
+        return [
+            {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
+            | c["waiver"]
+            for c in waived
+        ]
+
+    def unmatched(self) -> list[tuple[Waiver, int]]:
+        """Live waivers that waived no failure, each with how many checks it names ran."""
+        book = self.settings.waivers
+        if book is None:
+            return []
+        used = {c["waiver"]["waiver"] for c in self.checks if c["waiver"] is not None}
+        return [
+            (w, sum(1 for c in self.checks if w.matches(c["rule"], c["artifact"])))
+            for w in book.live
+            if w.index not in used
+        ]
+
+    def warn_unmatched(self) -> None:
+        """Warn once per live waiver that waived nothing (on the controller, which sees every check)."""
+        book = self.settings.waivers
+        if book is None:
+            return
+        for waiver, ran in self.unmatched():
+            why = (
+                f"it names {_n(ran, 'check')} that ran, and none failed"
+                if ran
+                else "no check it names ran (deselected, or its rule and artifact glob name no check)"
+            )
+            message = (
+                f"{waiver.label}, owned by {waiver.owner}, waived no failure in this run: {why}; "
+                "remove it if stale, or correct its rule or artifact glob"
+            )
+            try:
+                warnings.warn_explicit(TorghutWaiverWarning(message), TorghutWaiverWarning, str(book.path), 0)
+            except TorghutWaiverWarning:
+                # Warning filters made it an error (-W error): the run fails, with a summary line.
+                self.unmatched_is_error = True
 
     def totals(self) -> Counter[str]:
         """How many checks ended in each outcome."""
@@ -166,9 +218,10 @@ class EvidenceRecorder:
                 check["artifact"],
                 {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
             )
-            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated")
+            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated", "waiver")
             entry["checks"].append({k: check[k] for k in keys})
         totals = self.totals()
+        book = self.settings.waivers
         return {
             "tool": "pytest-torghut-rollout",
             "version": __version__,
@@ -191,7 +244,16 @@ class EvidenceRecorder:
                 "violations": totals["violation"],
                 "advisories": totals["advisory"],
                 "not_evaluated": totals["not-evaluated"],
+                "waived": totals["waived"],
                 "errors": totals["error"],
+            },
+            "waivers": {
+                "file": str(book.path) if book else None,
+                "date": book.today.isoformat() if book else None,
+                "count": len(book.waivers) if book else 0,
+                "open_risks": self.open_risks(),
+                "expired": [w.as_dict() for w in book.expired] if book else [],
+                "unmatched": [w.as_dict() | {"checks_ran": ran} for w, ran in self.unmatched()],
             },
             "references_not_followed": {
                 "count": len(self.unfollowed),
@@ -217,6 +279,7 @@ class EvidenceRecorder:
         yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
         if totals["conforms"]:
             yield f"{_n(totals['conforms'], 'check')} conformed."
+        yield from self._waiver_lines()
         if totals["violation"]:
             bad = len({c["artifact"] for c in self.checks if c["outcome"] == "violation"})
             yield (
@@ -242,6 +305,44 @@ class EvidenceRecorder:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+
+    def _waiver_lines(self) -> Iterator[str]:
+        """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
+        risks = self.open_risks()
+        if risks:
+            yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
+            for risk in risks:
+                yield (
+                    f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
+                    f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
+                )
+        book = self.settings.waivers
+        expired = book.expired if book else ()
+        if expired:
+            owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
+            them = "it" if len(expired) == 1 else "them"
+            where = ", see torghut::waivers above" if self.waivers_failed else ""
+            yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
+        unmatched = self.unmatched()
+        if unmatched:
+            owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
+            error = " Warning filters make this an error, so the run fails." if self.unmatched_is_error else ""
+            yield (
+                f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
+                f"remove stale waivers or correct their rule or artifact glob.{error}"
+            )
+
+
+def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
+    """The waiver a check's properties name, if it matched one."""
+    if not props.get("torghut_waiver"):
+        return None
+    return {
+        "waiver": int(props["torghut_waiver"]),
+        "owner": props["torghut_waiver_owner"],
+        "expires": props["torghut_waiver_expires"],
+        "reason": props["torghut_waiver_reason"],
+    }
 
 
 def _n(count: int, noun: str) -> str:

@@ -685,6 +685,7 @@ def test_evidence_summary_is_complete_and_written_once(
         "violations": 1,
         "advisories": 0,
         "not_evaluated": 0,
+        "waived": 0,
         "errors": 0,
     }
     assert summary["references_not_followed"] == {"count": 0, "references": [], "hint": ""}
@@ -849,9 +850,12 @@ def test_evidence_names_the_sha256_of_every_file_checked(pytester: pytest.Pytest
 
 # -- waivers -------------------------------------------------------------------------------------------
 
+WAIVER_WARNING = "pytest_torghut_rollout.items.TorghutWaiverWarning"
+#: An unmatched waiver is a warning; this suite's filterwarnings=error would leak into in-process runs.
+show_waiver_warnings = pytest.mark.filterwarnings(f"always::{WAIVER_WARNING}")
 TM012_ID = f"{MANIFEST_ID}::TM012-transition-adjacency"
-#: A date far from any real run's: xdist workers are subprocesses, which a patched clock does not reach.
-FUTURE = "2099-01-01"
+#: Dates far from any real run's: xdist workers are subprocesses, which a patched clock does not reach.
+FUTURE, PAST = "2099-01-01", "2000-01-01"
 REASON = "the producer drops transitions after a drift rollback, PROJ-12"
 
 
@@ -889,11 +893,20 @@ def test_live_waiver_reports_the_failure_as_an_xfail_naming_its_owner(
     assert result.ret == pytest.ExitCode.OK
     # Every check but TM012 passes, as do the discovery and waivers tests.
     result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"{TREE_CHECKS - 1} checks conformed.",
+            "1 check failed under a waiver; open risks, not passes, until fixed:",
+            f"  {TM012_ID} (3 findings) owned by alice@example.com, waiver 1 expires {FUTURE}: {REASON}",
+        ],
+        consecutive=True,
+    )
     # Older pytest (8.1) writes "reason: " before the reason.
     result.stdout.fnmatch_lines(
         [f"XFAIL {TM012_ID} - *waived by waiver 1 (owned by alice@example.com, expires {FUTURE}): {REASON}"]
     )
     result.stdout.no_fnmatch_line("*found violations*")
+    result.stdout.no_fnmatch_line("*waived no failure*")
 
 
 def test_xfail_strict_does_not_make_a_waived_failure_pass(
@@ -922,6 +935,7 @@ def test_runxfail_fails_a_waived_check_with_its_usual_text(
         ]
     )
     assert "Traceback" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*waived no failure*")
 
 
 def test_waiver_covers_an_advisory_failure_under_strict(
@@ -933,6 +947,7 @@ def test_waiver_covers_an_advisory_failure_under_strict(
     result = pytester.runpytest(artifacts_arg(root), option, "--torghut-strict")
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.stdout.fnmatch_lines([f"  {MANIFEST_ID}::TM016-promotion-gate-entries (1 finding) owned by alice@*"])
 
 
 def test_junit_xml_carries_the_waiver_of_a_waived_check(
@@ -972,6 +987,7 @@ def test_html_report_shows_a_waived_check_as_an_expected_failure(
     (entry,) = json.loads(html.unescape(blob.group(1)))["tests"][TM012_ID]
     assert entry["result"].lower() == "xfailed"
     assert "waiver:   1, owned by alice@example.com" in entry["log"]
+    assert "1 check failed under a waiver" in page
 
 
 @pytest.mark.parametrize(
@@ -1011,6 +1027,13 @@ def test_waiver_expires_on_its_date(
             "TM012 transition-adjacency: transition 4 does not join adjacent phases",
             "  waiver:   1, owned by alice@example.com, expired on 2026-06-30; it waives nothing now "
             "(see torghut::waivers)",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "1 waiver expired and waived nothing: waiver 1 owned by alice@example.com (expired 2026-06-30); "
+            "renew or remove it, see torghut::waivers above.",
+            "1 check found violations in 1 artifact; *",
         ]
     )
 
@@ -1111,3 +1134,158 @@ def test_missing_waivers_file_from_the_ini_file_names_the_ini_key(pytester: pyte
     result = pytester.runpytest(artifacts_arg(artifacts))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*torghut_waivers (in *tox.ini): waivers file *gone.toml does not exist"])
+
+
+def test_waived_checks_are_listed_one_by_one(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest, runs=("run1", "run2"))
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()))
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "2 checks failed under a waiver; open risks, not passes, until fixed:",
+            f"  {TM012_ID} (3 findings) owned by alice@example.com, *",
+            "  run2/rollout/phase-manifest.json::TM012-transition-adjacency (3 findings) owned by alice@example.com, *",
+        ],
+        consecutive=True,
+    )
+
+
+def test_waived_failure_keeps_its_findings_in_the_evidence(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table())
+    args = (artifacts_arg(root), option, "--torghut-evidence=evidence.json")
+    assert run(pytester, *args, xdist=xdist_args).ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "pass"
+    assert summary["totals"]["waived"] == 1
+    assert summary["totals"]["violations"] == 0
+    assert summary["waivers"] == {
+        "file": "waivers.toml",
+        "date": summary["waivers"]["date"],
+        "count": 1,
+        "open_risks": [
+            {
+                "nodeid": TM012_ID,
+                "rule": "TM012",
+                "artifact": MANIFEST_ID,
+                "findings": 3,
+                "waiver": 1,
+                "owner": "alice@example.com",
+                "reason": REASON,
+                "expires": FUTURE,
+            }
+        ],
+        "expired": [],
+        "unmatched": [],
+    }
+    (manifest_entry,) = [a for a in summary["artifacts"] if a["artifact"] == MANIFEST_ID]
+    (waived,) = [c for c in manifest_entry["checks"] if c["waiver"] is not None]
+    assert waived["outcome"] == "waived"
+    assert [f["pointer"] for f in waived["findings"]] == [
+        "/phase_transitions/3/to",
+        "/phase_transitions/4/from",
+        "/phase_transitions/5",
+    ]
+
+
+def test_expired_waiver_fails_the_run_under_xdist_too(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table(expires=PAST, owner="bob@example.com"))
+    result = run(pytester, artifacts_arg(root), option, "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert failed_ids(result) == [TM012_ID, "torghut::waivers"]
+    result.stdout.fnmatch_lines([f"  waiver 1: TM012 on *, owned by bob@example.com, expired on {PAST}"])
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert [w["owner"] for w in summary["waivers"]["expired"]] == ["bob@example.com"]
+    assert summary["waivers"]["open_risks"] == []
+    assert summary["waivers"]["unmatched"] == []
+
+
+@show_waiver_warnings
+def test_waiver_on_a_conforming_check_leaves_it_passed_and_warns(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = run(pytester, artifacts_arg(artifacts), option, "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS + 1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TorghutWaiverWarning: waiver 1 (TM012 on run*/rollout/phase-manifest.json), owned by alice@example.com, "
+            "waived no failure in this run: it names 1 check that ran, and none failed; "
+            "remove it if stale, or correct its rule or artifact glob",
+            f"{TREE_CHECKS} checks conformed.",
+            "1 waiver waived no failure in this run: waiver 1 owned by alice@example.com; "
+            "remove stale waivers or correct their rule or artifact glob.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*failed under a waiver*")
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["totals"]["conforms"] == TREE_CHECKS
+    assert summary["waivers"]["open_risks"] == []
+    assert [(w["waiver"], w["checks_ran"]) for w in summary["waivers"]["unmatched"]] == [(1, 1)]
+
+
+@show_waiver_warnings
+def test_waiver_on_a_check_not_evaluated_leaves_it_not_evaluated(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    (artifacts / MANIFEST_ID).write_text("[1, 2]", encoding="utf-8")
+    option = write_waivers(pytester, waiver_table(rule="TM002"))
+    result = run(pytester, artifacts_arg(artifacts), option, "-rfs", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # As without the waiver: TM001 fails with the reason, the manifest's other checks are not evaluated.
+    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES, passed=TREE_ITEMS - MANIFEST_RULES, warnings=1)
+    assert failed_ids(result) == [f"{MANIFEST_ID}::TM001-top-level-fields"]
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] {MANIFEST_ID}::TM002-schema-version: not evaluated: *"])
+    result.stdout.fnmatch_lines(["*waiver 1 (TM002 on *)*waived no failure in this run: it names 1 check that ran*"])
+
+
+@show_waiver_warnings
+@pytest.mark.parametrize(
+    ("glob", "args"),
+    [pytest.param("rnu1/*", (), id="glob-names-nothing"), pytest.param("run1/*", ("-k", "TM001"), id="deselected")],
+)
+def test_waiver_whose_checks_did_not_run_warns_that_it_matched_nothing(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], glob: str, args: tuple[str, ...]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table(artifact=glob))
+    result = pytester.runpytest(artifacts_arg(root), option, *args)
+    result.stdout.fnmatch_lines(
+        [
+            f"*TorghutWaiverWarning: waiver 1 (TM012 on {glob}), owned by alice@example.com, waived no failure in "
+            "this run: no check it names ran (deselected, or its rule and artifact glob name no check); *"
+        ]
+    )
+
+
+def test_unmatched_waiver_fails_the_run_when_warnings_are_errors(pytester: pytest.Pytester, artifacts: Path) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = pytester.runpytest(artifacts_arg(artifacts), option, "-W", f"error::{WAIVER_WARNING}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.stdout.fnmatch_lines(
+        ["1 waiver waived no failure in this run: *. Warning filters make this an error, so the run fails."]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+@show_waiver_warnings
+def test_collect_only_says_nothing_about_waivers(pytester: pytest.Pytester, artifacts: Path) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = pytester.runpytest(artifacts_arg(artifacts), option, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    assert "torghut::waivers" in result.outlines
+    result.stdout.no_fnmatch_line("*waived no failure*")
+    result.stdout.no_fnmatch_line("*warning*")
