@@ -7,9 +7,11 @@ import pytest
 from .model import Finding
 from .rules import CheckContext, Verdict
 from .settings import Settings
+from .waivers import Waiver
 
 SETTINGS_KEY = pytest.StashKey[Settings]()
 CONTEXT_KEY = pytest.StashKey[CheckContext]()
 FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 OUTCOME_KEY = pytest.StashKey[str]()
 VERDICT_KEY = pytest.StashKey[Verdict]()
+WAIVER_KEY = pytest.StashKey[Waiver]()

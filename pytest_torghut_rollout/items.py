@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 from _pytest._code.code import TerminalRepr
+from _pytest.outcomes import XFailed
 
-from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
+from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
 from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
 from .settings import Settings
+from .waivers import WaiverBook
 
 MARKER = "torghut_conformance"
 MAX_VALUE = 120
@@ -28,8 +30,20 @@ class RuleViolation(AssertionError):
         self.text = text
 
 
+class WaivedViolation(XFailed):
+    """A violation a live waiver accepts: an expected failure (xfail), never a pass."""
+
+    def __init__(self, reason: str, text: str) -> None:
+        super().__init__(reason)
+        self.text = text
+
+
 class TorghutAdvisoryWarning(pytest.PytestWarning):
     """An advisory rule found something; it fails the run only with --torghut-strict."""
+
+
+class TorghutWaiverWarning(pytest.PytestWarning):
+    """A live waiver waived no failure in the run: stale, or its rule and glob name no failing check."""
 
 
 def _clip(text: str) -> str:
@@ -69,7 +83,7 @@ class ConformanceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         """Domain text for violations; the usual report, with its stack, for real bugs."""
-        if isinstance(excinfo.value, RuleViolation):
+        if isinstance(excinfo.value, RuleViolation | WaivedViolation):
             return excinfo.value.text
         return super().repr_failure(excinfo, style=style)
 
@@ -146,7 +160,7 @@ class RuleItem(ConformanceItem):
         counts = self.rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None
         self.stash[OUTCOME_KEY] = "violation" if counts else "advisory"
         if counts:
-            raise RuleViolation(text)
+            raise self._failure(text, settings.waivers)
         try:
             # Point the warning at the artifact, not at this module.
             warnings.warn_explicit(TorghutAdvisoryWarning(text), TorghutAdvisoryWarning, artifact.display, 0)
@@ -154,23 +168,54 @@ class RuleItem(ConformanceItem):
             # Warning filters made it an error (-W error, filterwarnings = error): that is a
             # violation with the usual text, not a crash with a traceback.
             self.stash[OUTCOME_KEY] = "violation"
-            raise RuleViolation(text) from exc
+            raise self._failure(text, settings.waivers) from exc
+
+    def _failure(self, text: str, book: WaiverBook | None) -> RuleViolation | WaivedViolation:
+        """The violation to raise: waived (an xfail) when a live waiver matches this check."""
+        if book is None:
+            return RuleViolation(text)
+        waiver = book.waiver_for(self.rule.id, self.artifact.display)
+        if waiver is None:
+            expired = book.expired_for(self.rule.id, self.artifact.display)
+            if expired is not None:
+                text += (
+                    f"\n  waiver:   {expired.index}, owned by {expired.owner}, expired on "
+                    f"{expired.expires.isoformat()}; it waives nothing now (see torghut::waivers)"
+                )
+            return RuleViolation(text)
+        self.stash[WAIVER_KEY] = waiver
+        text += (
+            f"\n  waiver:   {waiver.index}, owned by {waiver.owner}, expires {waiver.expires.isoformat()}: "
+            f"{waiver.reason}"
+        )
+        if self.config.option.runxfail:
+            # --runxfail reports expected failures as failures: this one with its usual text.
+            return RuleViolation(text)
+        self.stash[OUTCOME_KEY] = "waived"
+        reason = (
+            f"waived by waiver {waiver.index} (owned by {waiver.owner}, expires {waiver.expires.isoformat()}): "
+            f"{waiver.reason}"
+        )
+        return WaivedViolation(reason, text)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Point at the artifact and name the rule."""
         return self.artifact.path, None, f"[torghut] {self.rule.id} {self.rule.slug}"
 
 
-class DiscoveryCollector(pytest.Collector):
-    """The ``torghut`` node: holds the discovery test of the run."""
+class RunCollector(pytest.Collector):
+    """The ``torghut`` node: the tests of the run itself, discovery and (with a waivers file) waivers."""
 
-    def __init__(self, *, discovery: Discovery, **kwargs: Any) -> None:
+    def __init__(self, *, discovery: Discovery, waivers: WaiverBook | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.discovery = discovery
+        self.waivers = waivers
 
-    def collect(self) -> Iterator[DiscoveryItem]:
-        """The single ``torghut::discovery`` item."""
+    def collect(self) -> Iterator[DiscoveryItem | WaiversItem]:
+        """``torghut::discovery``, then ``torghut::waivers`` when waivers are given."""
         yield DiscoveryItem.from_parent(self, name="discovery", discovery=self.discovery)
+        if self.waivers is not None:
+            yield WaiversItem.from_parent(self, name="waivers", waivers=self.waivers)
 
 
 class DiscoveryItem(ConformanceItem):
@@ -210,3 +255,35 @@ class DiscoveryItem(ConformanceItem):
     def reportinfo(self) -> tuple[str, int | None, str]:
         """Name the discovery check."""
         return "torghut", None, "[torghut] discovery"
+
+
+class WaiversItem(ConformanceItem):
+    """Fails when a waiver has expired, naming its owner; the failures it covered fail again."""
+
+    def __init__(self, *, waivers: WaiverBook, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.waivers = waivers
+
+    def runtest(self) -> None:
+        """Refuse a run with an expired waiver: accepted risk has a date, and it has come."""
+        book = self.waivers
+        expired = book.expired
+        if not expired:
+            return
+        one = len(expired) == 1
+        lines = [
+            f"waivers: {len(expired)} {'waiver' if one else 'waivers'} in {book.path} "
+            f"{'has' if one else 'have'} expired and waive nothing (today is {book.today.isoformat()}, UTC)"
+        ]
+        for waiver in expired:
+            lines.append(
+                f"  waiver {waiver.index}: {waiver.rule} on {waiver.artifact}, owned by {waiver.owner}, "
+                f"expired on {waiver.expires.isoformat()}"
+            )
+            lines.append(f"    reason: {waiver.reason}")
+        lines.append("  (fix the checks a waiver covered, or have its owner renew it with a later expires date)")
+        raise RuleViolation("\n".join(lines))
+
+    def reportinfo(self) -> tuple[str, int | None, str]:
+        """Name the waivers check."""
+        return "torghut", None, "[torghut] waivers"

@@ -12,7 +12,7 @@ import pytest
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, Search, artifact_trees, search
-from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, DiscoveryCollector
+from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .model import Artifact
 from .paths import Resolver
@@ -20,7 +20,7 @@ from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
-from .settings import Settings, add_options, read_settings
+from .settings import RUN_DATE, Settings, add_options, read_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
         config.pluginmanager.register(XdistSelection(conformance.recorder), "torghut-xdist")
     config.pluginmanager.register(JunitEvidence(config, conformance.recorder), "torghut-junit")
+    if settings.waivers is not None and config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistRunDate(settings.waivers.today.isoformat()), "torghut-xdist-date")
     if config.pluginmanager.hasplugin("html"):
         config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
     alluredir = getattr(config.option, "allure_report_dir", None)
@@ -88,7 +90,9 @@ class Conformance:
         )
         self.recorder.take_discovery(discovery)
         # A collector of its own, so the discovery test is counted and reported like the rest.
-        status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
+        status = RunCollector.from_parent(
+            session, name="torghut", nodeid="torghut", discovery=discovery, waivers=self.settings.waivers
+        )
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
         for artifact in artifacts:
@@ -122,7 +126,10 @@ class Conformance:
         self.recorder.record(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write the evidence summary once, on the controller; a worker sends it what it collected."""
+        """On the controller, which sees every check: warn of unmatched waivers, write the evidence once.
+
+        A worker sends the controller what it collected instead.
+        """
         workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[WORKER_OUTPUT] = self.recorder.selection.as_output() | {
@@ -130,8 +137,14 @@ class Conformance:
                 "discovery_failed": self.recorder.discovery_failed,
                 "discovery_problems": self.recorder.discovery_problems,
             }
-        elif self.settings.evidence_path is not None:
-            self.recorder.write(self.settings.evidence_path, int(exitstatus))
+            return
+        ran = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+        if ran and not session.config.option.collectonly:
+            self.recorder.warn_unmatched()
+            if self.recorder.unmatched_is_error and session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if self.settings.evidence_path is not None:
+            self.recorder.write(self.settings.evidence_path, int(session.exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """One sentence per outcome, ending in the next step."""
@@ -160,3 +173,14 @@ class XdistSelection:
             self.recorder.discovery = dict(output["discovery"])
             self.recorder.discovery_failed = bool(output["discovery_failed"])
             self.recorder.discovery_problems = list(output.get("discovery_problems", []))
+
+
+class XdistRunDate:
+    """Hand the controller's date to every xdist worker: a waiver expires for the whole run at once."""
+
+    def __init__(self, today: str) -> None:
+        self.today = today
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Put the run's date into the worker's input."""
+        node.workerinput[RUN_DATE] = self.today

@@ -7,6 +7,7 @@ import html
 import json
 import os
 import platform
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,13 +17,14 @@ from typing import Any
 
 import pytest
 
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
+from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
 from .contract import CONTRACT
-from .items import Discovery, DiscoveryItem, RuleItem
+from .items import Discovery, DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
 from .model import printable
 from .rules import Rule
 from .selection import Selection
 from .settings import RULE_COMMAND, Settings
+from .waivers import Waiver
 
 PROPERTY_PREFIX = "torghut_"
 UNFOLLOWED_HINT = (
@@ -37,6 +39,17 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
     findings = item.stash.get(FINDINGS_KEY, [])
     verdict = item.stash.get(VERDICT_KEY, None)
     unfollowed = verdict.unfollowed if verdict is not None else None
+    waiver = item.stash.get(WAIVER_KEY, None)
+    waived = (
+        [
+            ("torghut_waiver", str(waiver.index)),
+            ("torghut_waiver_owner", waiver.owner),
+            ("torghut_waiver_expires", waiver.expires.isoformat()),
+            ("torghut_waiver_reason", waiver.reason),
+        ]
+        if waiver is not None
+        else []
+    )
     return [
         ("torghut_rule", rule.id),
         ("torghut_slug", rule.slug),
@@ -50,6 +63,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
         ("torghut_unfollowed", printable(unfollowed or "")),
+        *waived,
     ]
 
 
@@ -68,6 +82,9 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
             ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
             ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
         ]
+    elif isinstance(item, WaiversItem):
+        expired = [w.index for w in item.waivers.expired]
+        properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
@@ -157,6 +174,12 @@ class EvidenceRecorder:
     """The pytest command line's arguments, as invoked."""
     started: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    waivers_failed: bool = False
+    waivers_reported: bool = False
+    """The ``torghut::waivers`` check failed: a waiver has expired."""
+    unmatched_is_error: bool = False
+    """Warning filters turned the unmatched-waiver warning into an error, which fails the run."""
+
     def take_discovery(self, discovery: Discovery) -> None:
         """Keep what discovery found at collection, so a deselected discovery test still counts it."""
         self.discovery = dict(discovery.by_kind)
@@ -167,8 +190,8 @@ class EvidenceRecorder:
 
     @property
     def reported(self) -> int:
-        """Torghut tests (checks and the discovery test) that reported an outcome."""
-        return len(self.checks) + self.discovery_reported
+        """Torghut tests (checks, the discovery and the waivers test) that reported an outcome."""
+        return len(self.checks) + self.discovery_reported + self.waivers_reported
 
     @property
     def partial(self) -> bool:
@@ -194,6 +217,10 @@ class EvidenceRecorder:
             self.discovery_reported = True
             self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
             return
+        if "torghut_waivers" in props:
+            self.waivers_failed = report.failed
+            self.waivers_reported = True
+            return
         if "torghut_rule" not in props:
             return
         outcome = str(props["torghut_outcome"])
@@ -213,8 +240,51 @@ class EvidenceRecorder:
                 "outcome": outcome,
                 "findings": [_finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
                 "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
+                "waiver": _waiver_of(props),
             }
         )
+
+    def open_risks(self) -> list[dict[str, Any]]:
+        """Checks that failed under a live waiver: accepted for now, not conforming."""
+        waived = sorted((c for c in self.checks if c["outcome"] == "waived"), key=lambda c: c["nodeid"])
+        return [
+            {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
+            | c["waiver"]
+            for c in waived
+        ]
+
+    def unmatched(self) -> list[tuple[Waiver, int]]:
+        """Live waivers that waived no failure, each with how many checks it names ran."""
+        book = self.settings.waivers
+        if book is None:
+            return []
+        used = {c["waiver"]["waiver"] for c in self.checks if c["waiver"] is not None}
+        return [
+            (w, sum(1 for c in self.checks if w.matches(c["rule"], c["artifact"])))
+            for w in book.live
+            if w.index not in used
+        ]
+
+    def warn_unmatched(self) -> None:
+        """Warn once per live waiver that waived nothing (on the controller, which sees every check)."""
+        book = self.settings.waivers
+        if book is None:
+            return
+        for waiver, ran in self.unmatched():
+            why = (
+                f"it names {_n(ran, 'check')} that ran, and none failed"
+                if ran
+                else "no check it names ran (deselected, or its rule and artifact glob name no check)"
+            )
+            message = (
+                f"{waiver.label}, owned by {waiver.owner}, waived no failure in this run: {why}; "
+                "remove it if stale, or correct its rule or artifact glob"
+            )
+            try:
+                warnings.warn_explicit(TorghutWaiverWarning(message), TorghutWaiverWarning, str(book.path), 0)
+            except TorghutWaiverWarning:
+                # Warning filters made it an error (-W error): the run fails, with a summary line.
+                self.unmatched_is_error = True
 
     def totals(self) -> Counter[str]:
         """How many checks ended in each outcome."""
@@ -230,10 +300,11 @@ class EvidenceRecorder:
                 check["artifact"],
                 {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
             )
-            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated")
+            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated", "waiver")
             entry["checks"].append({k: check[k] for k in keys})
         totals = self.totals()
         finished = datetime.now(UTC).isoformat(timespec="seconds")
+        book = self.settings.waivers
         return {
             "tool": "pytest-torghut-rollout",
             "version": __version__,
@@ -274,7 +345,16 @@ class EvidenceRecorder:
                 "violations": totals["violation"],
                 "advisories": totals["advisory"],
                 "not_evaluated": totals["not-evaluated"],
+                "waived": totals["waived"],
                 "errors": totals["error"],
+            },
+            "waivers": {
+                "file": str(book.path) if book else None,
+                "date": book.today.isoformat() if book else None,
+                "count": len(book.waivers) if book else 0,
+                "open_risks": self.open_risks(),
+                "expired": [w.as_dict() for w in book.expired] if book else [],
+                "unmatched": [w.as_dict() | {"checks_ran": ran} for w, ran in self.unmatched()],
             },
             "references_not_followed": {
                 "count": len(self.unfollowed),
@@ -300,6 +380,7 @@ class EvidenceRecorder:
         yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
         if totals["conforms"]:
             yield f"{_n(totals['conforms'], 'check')} conformed."
+        yield from self._waiver_lines()
         if totals["violation"]:
             bad = len({c["artifact"] for c in self.checks if c["outcome"] == "violation"})
             yield (
@@ -334,6 +415,44 @@ class EvidenceRecorder:
                 f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
                 "selected; it is not evidence of conformance."
             )
+
+    def _waiver_lines(self) -> Iterator[str]:
+        """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
+        risks = self.open_risks()
+        if risks:
+            yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
+            for risk in risks:
+                yield (
+                    f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
+                    f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
+                )
+        book = self.settings.waivers
+        expired = book.expired if book else ()
+        if expired:
+            owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
+            them = "it" if len(expired) == 1 else "them"
+            where = ", see torghut::waivers above" if self.waivers_failed else ""
+            yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
+        unmatched = self.unmatched()
+        if unmatched:
+            owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
+            error = " Warning filters make this an error, so the run fails." if self.unmatched_is_error else ""
+            yield (
+                f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
+                f"remove stale waivers or correct their rule or artifact glob.{error}"
+            )
+
+
+def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
+    """The waiver a check's properties name, if it matched one."""
+    if not props.get("torghut_waiver"):
+        return None
+    return {
+        "waiver": int(props["torghut_waiver"]),
+        "owner": props["torghut_waiver_owner"],
+        "expires": props["torghut_waiver_expires"],
+        "reason": props["torghut_waiver_reason"],
+    }
 
 
 def _n(count: int, noun: str) -> str:

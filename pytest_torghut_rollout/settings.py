@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from . import waivers as waiver_file
 from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .layout import DEFAULT_MAX_BYTES, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
 from .model import CHECK_REFS
 from .paths import PathMapError, PathMapping
+from .rules import REGISTRY
+from .waivers import WaiverBook, WaiverFileError, load_waivers
 
 GROUP = "torghut"
 DEFAULT_DOCS = ""
 """No documentation site: ``see:`` names the installed command that prints the rule."""
 RULE_COMMAND = "torghut-rollout rules"
+#: The key of ``workerinput`` carrying the controller's date to xdist workers.
+RUN_DATE = "torghut_run_date"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +41,8 @@ class Settings:
     evidence_path: Path | None
     max_bytes: int = DEFAULT_MAX_BYTES
     """Larger artifacts are not read; they fail with their size."""
+    waivers: WaiverBook | None = None
+    """The run's waivers, judged by one date for the whole run; None without a waivers file."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -151,6 +159,14 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="write a machine-readable JSON evidence summary of the run to PATH. Default: none.",
     )
+    group.addoption(
+        "--torghut-waivers",
+        dest="torghut_waivers",
+        metavar="FILE",
+        default=None,
+        help="TOML file of [[waiver]] tables (rule, artifact glob, reason, owner, expires): a failure a "
+        "live waiver matches is an xfail, reported as an open risk. Default: none.",
+    )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
     parser.addini(
         "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
@@ -163,6 +179,7 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(
         "torghut_evidence", "path of the JSON evidence summary, relative to the ini file (default: none)", type="paths"
     )
+    parser.addini("torghut_waivers", "waivers file, relative to the ini file (default: none)", type="paths")
     parser.addini(
         "torghut_unhealthy_drift_states",
         "drift_status values that are unhealthy",
@@ -225,6 +242,7 @@ def read_settings(config: pytest.Config) -> Settings | None:
         raise pytest.UsageError(f"torghut: {exc}") from exc
     ini_evidence: list[Path] = config.getini("torghut_evidence")
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
+    waivers = _read_waivers(config)
     return Settings(
         artifacts=tuple(artifacts),
         refs_roots=tuple(refs_roots),
@@ -236,4 +254,25 @@ def read_settings(config: pytest.Config) -> Settings | None:
         docs_url=str(config.getini("torghut_docs_url")),
         evidence_path=evidence,
         max_bytes=max_bytes,
+        waivers=waivers,
     )
+
+
+def run_date(config: pytest.Config) -> date:
+    """The date (UTC) waivers expire by: the controller's under xdist, so one date holds for the run."""
+    workerinput = getattr(config, "workerinput", {})
+    # Looked up on the module at call time, so that tests can fix "today".
+    return date.fromisoformat(workerinput[RUN_DATE]) if RUN_DATE in workerinput else waiver_file.today_utc()
+
+
+def _read_waivers(config: pytest.Config) -> WaiverBook | None:
+    given: str | None = config.option.torghut_waivers
+    ini: list[Path] = config.getini("torghut_waivers")
+    path = Path(given) if given else next(iter(ini), None)
+    if path is None:
+        return None
+    try:
+        return load_waivers(path, today=run_date(config), rules=REGISTRY)
+    except WaiverFileError as exc:
+        where = "--torghut-waivers" if given else f"torghut_waivers (in {config.inipath})"
+        raise pytest.UsageError(f"torghut: {where}: {exc}") from exc

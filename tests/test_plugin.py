@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import html
 import json
@@ -9,6 +10,7 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +134,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
             "*--torghut-strict*",
             "*--torghut-check-refs*",
             "*--torghut-evidence=PATH*",
+            "*--torghut-waivers=FILE*",
         ]
     )
     for key in (
@@ -142,6 +145,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_strict",
         "torghut_check_refs",
         "torghut_evidence",
+        "torghut_waivers",
         "torghut_unhealthy_drift_states",
         "torghut_docs_url",
     ):
@@ -731,6 +735,7 @@ def test_evidence_summary_is_complete_and_written_once(
         "violations": 1,
         "advisories": 0,
         "not_evaluated": 0,
+        "waived": 0,
         "errors": 0,
     }
     assert summary["references_not_followed"] == {"count": 0, "references": [], "hint": ""}
@@ -1049,3 +1054,446 @@ def test_evidence_names_the_sha256_of_every_file_checked(pytester: pytest.Pytest
     on_disk = (artifacts / manifest["artifact"]).read_bytes()
     assert manifest["sha256"] == hashlib.sha256(on_disk).hexdigest()
     assert all(e["sha256"] is None for e in entries if e["kind"] == "notes-series")
+
+
+# -- waivers -------------------------------------------------------------------------------------------
+
+WAIVER_WARNING = "pytest_torghut_rollout.items.TorghutWaiverWarning"
+#: An unmatched waiver is a warning; this suite's filterwarnings=error would leak into in-process runs.
+show_waiver_warnings = pytest.mark.filterwarnings(f"always::{WAIVER_WARNING}")
+TM012_ID = f"{MANIFEST_ID}::TM012-transition-adjacency"
+#: Dates far from any real run's: xdist workers are subprocesses, which a patched clock does not reach.
+FUTURE, PAST = "2099-01-01", "2000-01-01"
+REASON = "the producer drops transitions after a drift rollback, PROJ-12"
+
+
+def waiver_table(
+    rule: str = "TM012",
+    artifact: str = "run*/rollout/phase-manifest.json",
+    owner: str = "alice@example.com",
+    expires: str = FUTURE,
+    reason: str = REASON,
+) -> str:
+    """One ``[[waiver]]`` table; ``expires`` is written unquoted, as a TOML date."""
+    return (
+        f"[[waiver]]\nrule = {json.dumps(rule)}\nartifact = {json.dumps(artifact)}\n"
+        f"reason = {json.dumps(reason)}\nowner = {json.dumps(owner)}\nexpires = {expires}\n\n"
+    )
+
+
+def write_waivers(pytester: pytest.Pytester, *tables: str) -> str:
+    """Write ``waivers.toml`` in the test directory; return the ``--torghut-waivers`` option."""
+    (pytester.path / "waivers.toml").write_text("".join(tables), encoding="utf-8")
+    return "--torghut-waivers=waivers.toml"
+
+
+def fix_today(monkeypatch: pytest.MonkeyPatch, today: str) -> None:
+    """Make ``today`` the date waivers are judged by, for in-process runs."""
+    monkeypatch.setattr("pytest_torghut_rollout.waivers.today_utc", lambda: date.fromisoformat(today))
+
+
+def test_live_waiver_reports_the_failure_as_an_xfail_naming_its_owner(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    result = run(pytester, artifacts_arg(root), write_waivers(pytester, waiver_table()), "-rx", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.OK
+    # Every check but TM012 passes, as do the discovery and waivers tests.
+    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.stdout.fnmatch_lines(
+        [
+            f"{TREE_CHECKS - 1} checks conformed.",
+            "1 check failed under a waiver; open risks, not passes, until fixed:",
+            f"  {TM012_ID} (3 findings) owned by alice@example.com, waiver 1 expires {FUTURE}: {REASON}",
+        ],
+        consecutive=True,
+    )
+    # Older pytest (8.1) writes "reason: " before the reason.
+    result.stdout.fnmatch_lines(
+        [f"XFAIL {TM012_ID} - *waived by waiver 1 (owned by alice@example.com, expires {FUTURE}): {REASON}"]
+    )
+    result.stdout.no_fnmatch_line("*found violations*")
+    result.stdout.no_fnmatch_line("*waived no failure*")
+
+
+def test_xfail_strict_does_not_make_a_waived_failure_pass(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    pytester.makeini("[pytest]\nxfail_strict = true\n")
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()))
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+
+
+def test_runxfail_fails_a_waived_check_with_its_usual_text(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()), "--runxfail")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert failed_ids(result) == [TM012_ID]
+    result.stdout.fnmatch_lines(
+        [
+            "TM012 transition-adjacency: transition 4 does not join adjacent phases",
+            f"  waiver:   1, owned by alice@example.com, expires {FUTURE}: {REASON}",
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
+    result.stdout.no_fnmatch_line("*waived no failure*")
+
+
+def test_waiver_covers_an_advisory_failure_under_strict(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    drop_promotion_gates(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table(rule="TM016"))
+    result = pytester.runpytest(artifacts_arg(root), option, "--torghut-strict")
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.stdout.fnmatch_lines([f"  {MANIFEST_ID}::TM016-promotion-gate-entries (1 finding) owned by alice@*"])
+
+
+def test_junit_xml_carries_the_waiver_of_a_waived_check(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()), "--junitxml=junit.xml")
+    cases = {
+        case.get("name"): case
+        for case in ET.parse(pytester.path / "junit.xml").iter("testcase")
+        if case.get("classname", "").startswith("run1")
+    }
+    case = cases["TM012-transition-adjacency"]
+    properties = {p.get("name", ""): p.get("value", "") for p in case.iter("property")}
+    assert properties["torghut_outcome"] == "waived"
+    assert properties["torghut_waiver_owner"] == "alice@example.com"
+    assert properties["torghut_waiver_expires"] == FUTURE
+    assert properties["torghut_waiver_reason"] == REASON
+    assert len(json.loads(properties["torghut_findings"])) == 3
+    skipped = case.find("skipped")
+    assert skipped is not None
+    assert skipped.get("type") == "pytest.xfail"
+    assert "owned by alice@example.com" in skipped.get("message", "")
+    assert "torghut_waiver_owner" not in {p.get("name") for p in cases["TM001-top-level-fields"].iter("property")}
+
+
+def test_html_report_shows_a_waived_check_as_an_expected_failure(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()), "--html=report.html")
+    page = (pytester.path / "report.html").read_text(encoding="utf-8")
+    blob = re.search(r'data-jsonblob="([^"]*)"', page)
+    assert blob is not None
+    (entry,) = json.loads(html.unescape(blob.group(1)))["tests"][TM012_ID]
+    assert entry["result"].lower() == "xfailed"
+    assert "waiver:   1, owned by alice@example.com" in entry["log"]
+    assert "1 check failed under a waiver" in page
+
+
+@pytest.mark.parametrize(
+    ("today", "outcome"),
+    [pytest.param("2026-06-29", "xfailed", id="day-before"), pytest.param("2026-06-30", "failed", id="on-the-day")],
+)
+def test_waiver_expires_on_its_date(
+    pytester: pytest.Pytester,
+    write_tree: TreeWriter,
+    manifest: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    today: str,
+    outcome: str,
+) -> None:
+    fix_today(monkeypatch, today)
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table(expires="2026-06-30")))
+    if outcome == "xfailed":
+        assert result.ret == pytest.ExitCode.OK
+        result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+        return
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=TREE_ITEMS - 1, failed=2)
+    assert failed_ids(result) == [TM012_ID, "torghut::waivers"]
+    result.stdout.fnmatch_lines(
+        [
+            "waivers: 1 waiver in waivers.toml has expired and waive nothing (today is 2026-06-30, UTC)",
+            "  waiver 1: TM012 on run*/rollout/phase-manifest.json, owned by alice@example.com, expired on 2026-06-30",
+            f"    reason: {REASON}",
+        ],
+        consecutive=True,
+    )
+    # The failure it waived fails again, and says why.
+    result.stdout.fnmatch_lines(
+        [
+            "TM012 transition-adjacency: transition 4 does not join adjacent phases",
+            "  waiver:   1, owned by alice@example.com, expired on 2026-06-30; it waives nothing now "
+            "(see torghut::waivers)",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "1 waiver expired and waived nothing: waiver 1 owned by alice@example.com (expired 2026-06-30); "
+            "renew or remove it, see torghut::waivers above.",
+            "1 check found violations in 1 artifact; *",
+        ]
+    )
+
+
+def test_live_waivers_pass_the_waivers_test(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()), "-v")
+    result.stdout.fnmatch_lines(["torghut::waivers PASSED*"])
+
+
+def test_xdist_workers_judge_waivers_by_the_controllers_date(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    # Only the controller's clock says 2000-01-01; by the workers' own clocks the waiver has expired.
+    pytester.makeconftest(
+        """
+        import datetime
+        import pytest
+        import pytest_torghut_rollout.waivers as waivers
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_configure(config):
+            if not hasattr(config, "workerinput"):
+                waivers.today_utc = lambda: datetime.date(2000, 1, 1)
+        """
+    )
+    option = write_waivers(pytester, waiver_table(expires="2001-01-01"))
+    result = run(pytester, artifacts_arg(root), option, xdist=["-n", "2"])
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        pytest.param(
+            waiver_table().replace('owner = "alice@example.com"\n', ""), "waiver 2: owner is missing", id="owner"
+        ),
+        pytest.param(
+            waiver_table(rule="TM999"),
+            "waiver 2: rule 'TM999' is not a rule of this plugin (`torghut-rollout rules` lists them)",
+            id="unknown-rule",
+        ),
+        pytest.param(
+            waiver_table(expires="2026-02-30"), "*Invalid date or datetime (at line *), in waiver 2", id="date"
+        ),
+        pytest.param(
+            waiver_table(expires='"soon"'),
+            "waiver 2: expires must be a TOML date, unquoted (expires = 2026-06-30), found the string 'soon'",
+            id="quoted-date",
+        ),
+        pytest.param(
+            waiver_table().replace("expires = 2099-01-01\n", ""), "waiver 2: expires is missing", id="no-date"
+        ),
+        pytest.param(waiver_table(reason=" "), "waiver 2: reason is empty", id="empty-reason"),
+        pytest.param(
+            waiver_table() + 'ticket = "PROJ-12"\n',
+            "waiver 2: unknown key 'ticket' (a waiver has rule, artifact, reason, owner, expires)",
+            id="unknown-key",
+        ),
+        pytest.param("[[waiver]\n", "*is not valid TOML: Expected * (at line 8, column *), in waiver 1", id="not-toml"),
+    ],
+)
+def test_malformed_waivers_file_is_a_usage_error_naming_file_waiver_and_problem(
+    pytester: pytest.Pytester, artifacts: Path, table: str, problem: str
+) -> None:
+    result = pytester.runpytest(artifacts_arg(artifacts), write_waivers(pytester, waiver_table(), table))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    # The problem follows the file's name on the same line (TOML syntax) or on a line of its own.
+    expected = f"*torghut: --torghut-waivers: waivers file waivers.toml *{problem}*"
+    assert fnmatch.fnmatchcase(result.stderr.str(), expected), result.stderr.str()
+
+
+def test_waivers_file_in_the_ini_file_is_relative_to_that_file(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    write_waivers(pytester, waiver_table())
+    pytester.makeini("[pytest]\ntorghut_waivers = waivers.toml\n")
+    elsewhere = pytester.mkdir("elsewhere")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(elsewhere)
+        result = pytester.runpytest(
+            artifacts_arg(root), f"--rootdir={pytester.path}", f"-c={pytester.path / 'tox.ini'}"
+        )
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+
+
+def test_missing_waivers_file_from_the_ini_file_names_the_ini_key(pytester: pytest.Pytester, artifacts: Path) -> None:
+    pytester.makeini("[pytest]\ntorghut_waivers = gone.toml\n")
+    result = pytester.runpytest(artifacts_arg(artifacts))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*torghut_waivers (in *tox.ini): waivers file *gone.toml does not exist"])
+
+
+def test_waived_checks_are_listed_one_by_one(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest, runs=("run1", "run2"))
+    result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()))
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(
+        [
+            "2 checks failed under a waiver; open risks, not passes, until fixed:",
+            f"  {TM012_ID} (3 findings) owned by alice@example.com, *",
+            "  run2/rollout/phase-manifest.json::TM012-transition-adjacency (3 findings) owned by alice@example.com, *",
+        ],
+        consecutive=True,
+    )
+
+
+def test_waived_failure_keeps_its_findings_in_the_evidence(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table())
+    args = (artifacts_arg(root), option, "--torghut-evidence=evidence.json")
+    assert run(pytester, *args, xdist=xdist_args).ret == pytest.ExitCode.OK
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["result"] == "pass"
+    assert summary["totals"]["waived"] == 1
+    assert summary["totals"]["violations"] == 0
+    assert summary["waivers"] == {
+        "file": "waivers.toml",
+        "date": summary["waivers"]["date"],
+        "count": 1,
+        "open_risks": [
+            {
+                "nodeid": TM012_ID,
+                "rule": "TM012",
+                "artifact": MANIFEST_ID,
+                "findings": 3,
+                "waiver": 1,
+                "owner": "alice@example.com",
+                "reason": REASON,
+                "expires": FUTURE,
+            }
+        ],
+        "expired": [],
+        "unmatched": [],
+    }
+    (manifest_entry,) = [a for a in summary["artifacts"] if a["artifact"] == MANIFEST_ID]
+    (waived,) = [c for c in manifest_entry["checks"] if c["waiver"] is not None]
+    assert waived["outcome"] == "waived"
+    assert [f["pointer"] for f in waived["findings"]] == [
+        "/phase_transitions/3/to",
+        "/phase_transitions/4/from",
+        "/phase_transitions/5",
+    ]
+
+
+def test_expired_waiver_fails_the_run_under_xdist_too(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], xdist_args: list[str]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table(expires=PAST, owner="bob@example.com"))
+    result = run(pytester, artifacts_arg(root), option, "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert failed_ids(result) == [TM012_ID, "torghut::waivers"]
+    result.stdout.fnmatch_lines([f"  waiver 1: TM012 on *, owned by bob@example.com, expired on {PAST}"])
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert [w["owner"] for w in summary["waivers"]["expired"]] == ["bob@example.com"]
+    assert summary["waivers"]["open_risks"] == []
+    assert summary["waivers"]["unmatched"] == []
+
+
+@show_waiver_warnings
+def test_waiver_on_a_conforming_check_leaves_it_passed_and_warns(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = run(pytester, artifacts_arg(artifacts), option, "--torghut-evidence=evidence.json", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.OK
+    result.assert_outcomes(passed=TREE_ITEMS + 1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*TorghutWaiverWarning: waiver 1 (TM012 on run*/rollout/phase-manifest.json), owned by alice@example.com, "
+            "waived no failure in this run: it names 1 check that ran, and none failed; "
+            "remove it if stale, or correct its rule or artifact glob",
+            f"{TREE_CHECKS} checks conformed.",
+            "1 waiver waived no failure in this run: waiver 1 owned by alice@example.com; "
+            "remove stale waivers or correct their rule or artifact glob.",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*failed under a waiver*")
+    summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    assert summary["totals"]["conforms"] == TREE_CHECKS
+    assert summary["waivers"]["open_risks"] == []
+    assert [(w["waiver"], w["checks_ran"]) for w in summary["waivers"]["unmatched"]] == [(1, 1)]
+
+
+@show_waiver_warnings
+def test_waiver_on_a_check_not_evaluated_leaves_it_not_evaluated(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    (artifacts / MANIFEST_ID).write_text("[1, 2]", encoding="utf-8")
+    option = write_waivers(pytester, waiver_table(rule="TM002"))
+    result = run(pytester, artifacts_arg(artifacts), option, "-rfs", xdist=xdist_args)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    # As without the waiver: TM001 fails with the reason, the manifest's other checks are not evaluated.
+    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES, passed=TREE_ITEMS - MANIFEST_RULES, warnings=1)
+    assert failed_ids(result) == [f"{MANIFEST_ID}::TM001-top-level-fields"]
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] {MANIFEST_ID}::TM002-schema-version: not evaluated: *"])
+    result.stdout.fnmatch_lines(["*waiver 1 (TM002 on *)*waived no failure in this run: it names 1 check that ran*"])
+
+
+@show_waiver_warnings
+@pytest.mark.parametrize(
+    ("glob", "args"),
+    [pytest.param("rnu1/*", (), id="glob-names-nothing"), pytest.param("run1/*", ("-k", "TM001"), id="deselected")],
+)
+def test_waiver_whose_checks_did_not_run_warns_that_it_matched_nothing(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], glob: str, args: tuple[str, ...]
+) -> None:
+    break_adjacency(manifest)
+    root = write_tree(manifest=manifest)
+    option = write_waivers(pytester, waiver_table(artifact=glob))
+    result = pytester.runpytest(artifacts_arg(root), option, *args)
+    result.stdout.fnmatch_lines(
+        [
+            f"*TorghutWaiverWarning: waiver 1 (TM012 on {glob}), owned by alice@example.com, waived no failure in "
+            "this run: no check it names ran (deselected, or its rule and artifact glob name no check); *"
+        ]
+    )
+
+
+def test_unmatched_waiver_fails_the_run_when_warnings_are_errors(pytester: pytest.Pytester, artifacts: Path) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = pytester.runpytest(artifacts_arg(artifacts), option, "-W", f"error::{WAIVER_WARNING}")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.stdout.fnmatch_lines(
+        ["1 waiver waived no failure in this run: *. Warning filters make this an error, so the run fails."]
+    )
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+@show_waiver_warnings
+def test_collect_only_says_nothing_about_waivers(pytester: pytest.Pytester, artifacts: Path) -> None:
+    option = write_waivers(pytester, waiver_table())
+    result = pytester.runpytest(artifacts_arg(artifacts), option, "--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.OK
+    assert "torghut::waivers" in result.outlines
+    result.stdout.no_fnmatch_line("*waived no failure*")
+    result.stdout.no_fnmatch_line("*warning*")
