@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from .layout import MANIFEST_DIR, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, VCS_DIRS, is_manifest_file, note_number
-from .model import Artifact, ArtifactKind
+from .model import Artifact, ArtifactKind, NoteFile
 from .schema import manifest_issues, note_issues
 
 LANE_HEADING = re.compile(r"#\s+(?:Autonomous|Alpha) lane iteration\s+([0-9]+)\s*")
@@ -117,15 +117,17 @@ def _lone_note(path: Path, label: str) -> Iterator[Artifact]:
     directory, root = path.parent, _file_root(path)
     display = _display(root, path, label)
     series = display.rsplit("/", 1)[0] if "/" in display else directory.name
+    note = load_note(path, root=root, display=display)
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=root,
         display=series,
         members=(path.name,),
+        notes=(_note_file(note),),
         withheld=f"only {path.name} was given, not its {NOTES_DIR}/ directory: the series was not checked",
     )
-    yield load_note(path, root=root, display=display)
+    yield note
 
 
 def _raise(error: OSError) -> None:
@@ -138,20 +140,28 @@ def _note_order(name: str) -> tuple[int, str]:
 
 
 def _load_series(directory: Path, members: list[str], display: str, real_top: Path) -> Iterator[Artifact]:
+    notes: list[Artifact] = []
+    for name in members:
+        path, shown = directory / name, f"{display}/{name}"
+        escape = _escapes(path, real_top)
+        if escape:
+            notes.append(_broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name)))
+        else:
+            notes.append(load_note(path, root=directory.parent, display=shown))
+    # The series first, knowing what each of its notes was when read (the ledger records that).
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=directory.parent,
         display=display,
         members=tuple(members),
+        notes=tuple(_note_file(note) for note in notes),
     )
-    for name in members:
-        path, shown = directory / name, f"{display}/{name}"
-        escape = _escapes(path, real_top)
-        if escape:
-            yield _broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name))
-        else:
-            yield load_note(path, root=directory.parent, display=shown)
+    yield from notes
+
+
+def _note_file(note: Artifact) -> NoteFile:
+    return NoteFile(name=note.path.name, kind=note.kind, sha256=note.sha256)
 
 
 def _read_text(path: Path) -> tuple[str, str]:
