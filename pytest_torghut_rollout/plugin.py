@@ -37,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
+        allow_tracked_notes=settings.allow_tracked_notes,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.

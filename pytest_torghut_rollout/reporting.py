@@ -24,6 +24,13 @@ UNFOLLOWED_HINT = (
     "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
     "or give the tree they lie in with --torghut-refs-root=DIR"
 )
+TRACKED_NOTES_OPT_OUT = {
+    "option": "--torghut-allow-tracked-notes",
+    "ini": "torghut_allow_tracked_notes",
+    "rule": "TN022",
+    "effect": "notes may be tracked by git: TN022 notes-untracked was not evaluated",
+    "use": "a corpus of example artifacts kept in a repository on purpose",
+}
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -167,7 +174,9 @@ class EvidenceRecorder:
                 "min_artifacts": self.settings.min_artifacts,
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
+                "allow_tracked_notes": self.settings.allow_tracked_notes,
             },
+            "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
             "discovery": {"found": self.discovery, "failed": self.discovery_failed},
             "totals": {
                 "artifacts": len(by_artifact),
@@ -216,7 +225,13 @@ class EvidenceRecorder:
         if totals["not-evaluated"]:
             yield (
                 f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
-                "(another check reports it) or was not followed; rerun with -rs to see why."
+                "(another check reports it), was not followed, or cannot be asked (no git work tree); "
+                "rerun with -rs to see why."
+            )
+        if self.settings.allow_tracked_notes:
+            yield (
+                "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
+                "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
             )
         if self.unfollowed:
             one = len(self.unfollowed) == 1
@@ -295,7 +310,10 @@ class HtmlEvidence:
         """The checked paths and options, then the same sentences as the terminal summary."""
         settings = self.recorder.settings
         paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
-        options = f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}"
+        options = (
+            f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}, "
+            f"allow_tracked_notes={settings.allow_tracked_notes}"
+        )
         prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
         prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())
 

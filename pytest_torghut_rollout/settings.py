@@ -30,6 +30,8 @@ class Settings:
     unhealthy_drift_states: frozenset[str]
     docs_url: str
     evidence_path: Path | None
+    allow_tracked_notes: bool = False
+    """Notes may be tracked by git (a corpus of examples kept in a repository on purpose)."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -122,6 +124,14 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="write a machine-readable JSON evidence summary of the run to PATH. Default: none.",
     )
+    group.addoption(
+        "--torghut-allow-tracked-notes",
+        action="store_true",
+        dest="torghut_allow_tracked_notes",
+        default=None,
+        help="let notes be tracked by git, for a corpus of example artifacts kept in a repository on "
+        "purpose: rule TN022 is not evaluated and the report says so. Default: off, tracked notes fail.",
+    )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
     parser.addini(
         "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
@@ -132,6 +142,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("torghut_check_refs", "require artifact_refs to exist (default false)", type="bool", default=False)
     parser.addini(
         "torghut_evidence", "path of the JSON evidence summary, relative to the ini file (default: none)", type="paths"
+    )
+    parser.addini(
+        "torghut_allow_tracked_notes",
+        "let notes be tracked by git, reported (default false)",
+        type="bool",
+        default=False,
     )
     parser.addini(
         "torghut_unhealthy_drift_states",
@@ -192,4 +208,5 @@ def read_settings(config: pytest.Config) -> Settings | None:
         unhealthy_drift_states=frozenset(config.getini("torghut_unhealthy_drift_states")),
         docs_url=str(config.getini("torghut_docs_url")),
         evidence_path=evidence,
+        allow_tracked_notes=bool(option.torghut_allow_tracked_notes or config.getini("torghut_allow_tracked_notes")),
     )

@@ -38,6 +38,10 @@ NOTE_RULES = rules_for("scheduler-note")
 #: Checks of the conforming tree (a manifest, a series of two notes); items add the discovery test.
 TREE_CHECKS = MANIFEST_RULES + SERIES_RULES + 2 * NOTE_RULES
 TREE_ITEMS = TREE_CHECKS + 1
+#: Checks of each notes series that cannot judge a tree made here, skipped as not evaluated
+#: (never passed): TN022, the tree lies outside any git work tree.
+UNJUDGED = 1
+TREE_PASSED = TREE_ITEMS - UNJUDGED
 
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
 PROD = "/srv/torghut/autonomy"
@@ -130,6 +134,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
             "*--torghut-strict*",
             "*--torghut-check-refs*",
             "*--torghut-evidence=PATH*",
+            "*--torghut-allow-tracked-notes*",
         ]
     )
     for key in (
@@ -139,6 +144,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_strict",
         "torghut_check_refs",
         "torghut_evidence",
+        "torghut_allow_tracked_notes",
         "torghut_unhealthy_drift_states",
         "torghut_docs_url",
     ):
@@ -148,8 +154,8 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
 def test_ini_artifacts_key_runs_the_checks(pytester: pytest.Pytester, artifacts: Path) -> None:
     pytester.makeini("[pytest]\ntorghut_artifacts = artifacts\n")
     result = pytester.runpytest()
-    result.assert_outcomes(passed=TREE_ITEMS)
-    result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks conformed."])
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
+    result.stdout.fnmatch_lines([f"{TREE_CHECKS - UNJUDGED} checks conformed."])
 
 
 @pytest.mark.parametrize("source", ["option", "ini"])
@@ -159,7 +165,7 @@ def test_path_map_lets_production_absolute_paths_resolve(
     root = write_rollback_tree(write_tree, manifest)
 
     unmapped = pytester.runpytest(artifacts_arg(root))
-    unmapped.assert_outcomes(failed=2, passed=TREE_ITEMS - 2)
+    unmapped.assert_outcomes(failed=2, passed=TREE_PASSED - 2, skipped=UNJUDGED)
     assert failed_ids(unmapped) == [
         f"{MANIFEST_ID}::TM021-rollback-proof-outcome",
         f"{MANIFEST_ID}::TM022-rollback-drift-evidence",
@@ -172,7 +178,7 @@ def test_path_map_lets_production_absolute_paths_resolve(
         mapped = pytester.runpytest(artifacts_arg(root))
     else:
         mapped = pytester.runpytest(artifacts_arg(root), f"--torghut-path-map={mapping}")
-    mapped.assert_outcomes(passed=TREE_ITEMS)
+    mapped.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
 
 def test_ini_path_map_is_relative_to_the_ini_file(
@@ -182,7 +188,7 @@ def test_ini_path_map_is_relative_to_the_ini_file(
     pytester.makeini(f"[pytest]\ntorghut_artifacts = artifacts\ntorghut_path_map = {PROD}=artifacts\n")
     monkeypatch.chdir(pytester.mkdir("elsewhere"))
     result = pytester.runpytest()
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
 
 @pytest.mark.parametrize("source", ["option", "ini"])
@@ -192,7 +198,7 @@ def test_min_artifacts_raises_the_bar_for_discovery(pytester: pytest.Pytester, a
         result = pytester.runpytest(artifacts_arg(artifacts))
     else:
         result = pytester.runpytest(artifacts_arg(artifacts), "--torghut-min-artifacts=5")
-    result.assert_outcomes(failed=1, passed=TREE_CHECKS)
+    result.assert_outcomes(failed=1, passed=TREE_CHECKS - UNJUDGED, skipped=UNJUDGED)
     assert failed_ids(result) == ["torghut::discovery"]
     result.stdout.fnmatch_lines(["discovery: found 2 artifacts, at least 5 required", f"  under:    {artifacts}"])
 
@@ -209,7 +215,7 @@ def test_strict_makes_advisory_findings_fail(
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-strict")
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM016-promotion-gate-entries"]
     result.stdout.fnmatch_lines(
         [
@@ -225,14 +231,14 @@ def test_check_refs_adds_the_opt_in_rule(
 ) -> None:
     manifest["artifact_refs"].append("gates/gate-evaluation.json")
     root = write_tree(manifest=manifest)
-    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_ITEMS)
+    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     if source == "ini":
         pytester.makeini("[pytest]\ntorghut_check_refs = true\n")
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-check-refs")
     assert rules_for("manifest", "torghut_check_refs") == MANIFEST_RULES + 1
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM024-artifact-refs-exist"]
     result.stdout.fnmatch_lines(["  at:       /artifact_refs/4", '  found:    "gates/gate-evaluation.json"'])
 
@@ -244,11 +250,11 @@ def test_evidence_option_writes_the_summary(pytester: pytest.Pytester, artifacts
         result = pytester.runpytest(artifacts_arg(artifacts))
     else:
         result = pytester.runpytest(artifacts_arg(artifacts), "--torghut-evidence=out/evidence.json")
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(["Evidence summary written to *out/evidence.json."])
     summary = json.loads((pytester.path / "out" / "evidence.json").read_text(encoding="utf-8"))
     assert summary["result"] == "pass"
-    assert summary["totals"]["conforms"] == TREE_CHECKS
+    assert summary["totals"]["conforms"] == TREE_CHECKS - UNJUDGED
 
 
 def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -259,7 +265,7 @@ def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest
         result = pytester.runpytest(
             artifacts_arg(artifacts), f"--rootdir={pytester.path}", f"-c={pytester.path / 'tox.ini'}"
         )
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     assert (pytester.path / "out" / "evidence.json").is_file()
     assert not (elsewhere / "out").exists()
 
@@ -269,11 +275,11 @@ def test_unhealthy_drift_states_ini_decides_what_fails_runtime_governance(
 ) -> None:
     set_drift_status(manifest, "cooldown")
     root = write_tree(manifest=manifest)
-    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_ITEMS)
+    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
     pytester.makeini("[pytest]\ntorghut_unhealthy_drift_states = cooldown drift_detected\n")
     result = pytester.runpytest(artifacts_arg(root))
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM020-runtime-governance-outcome"]
     result.stdout.fnmatch_lines(
         ["TM020 runtime-governance-outcome: runtime-governance must fail because *drift_status is 'cooldown'"]
@@ -352,7 +358,9 @@ def test_two_roots_with_the_same_names_get_distinct_ids(pytester: pytest.Pyteste
     assert len(ids) == len(set(ids)) == 2 * TREE_CHECKS + 1
     assert f"artifacts/{MANIFEST_ID}::TM012-transition-adjacency" in ids
     assert f"artifacts~2/{MANIFEST_ID}::TM012-transition-adjacency" in ids
-    pytester.runpytest(artifacts_arg(first), artifacts_arg(second)).assert_outcomes(passed=2 * TREE_CHECKS + 1)
+    pytester.runpytest(artifacts_arg(first), artifacts_arg(second)).assert_outcomes(
+        passed=2 * (TREE_CHECKS - UNJUDGED) + 1, skipped=2 * UNJUDGED
+    )
 
 
 def test_a_single_manifest_file_is_a_valid_artifacts_path(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -380,12 +388,14 @@ def test_nested_and_flat_layouts_are_both_discovered(pytester: pytest.Pytester, 
         ]
     )
     checks = 3 * MANIFEST_RULES + 2 * (SERIES_RULES + NOTE_RULES)
-    pytester.runpytest(artifacts_arg(flat), artifacts_arg(nested)).assert_outcomes(passed=checks + 1)
+    pytester.runpytest(artifacts_arg(flat), artifacts_arg(nested)).assert_outcomes(
+        passed=checks + 1 - 2 * UNJUDGED, skipped=2 * UNJUDGED
+    )
 
 
 def test_every_item_carries_the_conformance_marker(pytester: pytest.Pytester, artifacts: Path) -> None:
     selected = pytester.runpytest(artifacts_arg(artifacts), "--strict-markers", "-m", "torghut_conformance")
-    selected.assert_outcomes(passed=TREE_ITEMS)
+    selected.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     none = pytester.runpytest(artifacts_arg(artifacts), "--strict-markers", "-m", "not torghut_conformance")
     none.assert_outcomes(deselected=TREE_ITEMS)
     assert none.ret == pytest.ExitCode.NO_TESTS_COLLECTED
@@ -400,7 +410,7 @@ def test_keyword_selects_one_rule(pytester: pytest.Pytester, artifacts: Path) ->
 def test_positional_test_paths_still_run_alongside_artifacts(pytester: pytest.Pytester, artifacts: Path) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = pytester.runpytest("test_plain.py", artifacts_arg(artifacts), "-v")
-    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
 
 
@@ -414,7 +424,7 @@ def test_violation_prints_the_domain_failure_text(
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         [
             "TM012 transition-adjacency: transition 4 does not join adjacent phases",
@@ -489,7 +499,7 @@ def test_unreadable_manifest_fails_one_check_and_evaluates_no_other(
     result = pytester.runpytest(artifacts_arg(artifacts), "-rfEs")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     # The manifest's other checks, and the cross-reference of the note naming it, cannot judge.
-    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES, passed=TREE_ITEMS - MANIFEST_RULES - 1)
+    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES + UNJUDGED, passed=TREE_PASSED - MANIFEST_RULES - 1)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM001-top-level-fields"]
     result.stdout.fnmatch_lines(
         [
@@ -554,7 +564,7 @@ def test_broken_note_fails_one_check_and_evaluates_no_other(
     (artifacts / "notes" / "iteration-2.md").write_bytes(content)
     result = pytester.runpytest(artifacts_arg(artifacts))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=1, skipped=rules_for(kind) - 1, passed=TREE_ITEMS - NOTE_RULES)
+    result.assert_outcomes(failed=1, skipped=rules_for(kind) - 1 + UNJUDGED, passed=TREE_PASSED - NOTE_RULES)
     assert failed_ids(result) == ["notes/iteration-2.md::TN001-note-recognised"]
     result.stdout.fnmatch_lines([f"TN001 note-recognised: cannot check: {reason}", "  artifact: notes/iteration-2.md"])
     result.stdout.no_fnmatch_line("*ERROR collecting*")
@@ -598,7 +608,7 @@ def test_advisory_finding_warns_by_default(
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root))
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, warnings=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, warnings=1)
     result.stdout.fnmatch_lines(
         [
             f"*{MANIFEST_ID}:0: TorghutAdvisoryWarning: TM016 promotion-gate-entries: *",
@@ -613,7 +623,7 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
     drop_promotion_gates(manifest)
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{ADVISORY}")
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
@@ -673,14 +683,19 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["result"] == "fail"
     assert summary["pytest_exit_status"] == 1
     assert summary["artifacts_paths"] == [str(root)]
-    assert summary["discovery"] == {"found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2}, "failed": False}
+    assert summary["discovery"] == {
+        "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
+        "failed": False,
+    }
+    assert summary["options"]["allow_tracked_notes"] is False
+    assert summary["opt_outs"] == []
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
-        "conforms": TREE_CHECKS - 1,
+        "conforms": TREE_CHECKS - 1 - UNJUDGED,
         "violations": 1,
         "advisories": 0,
-        "not_evaluated": 0,
+        "not_evaluated": UNJUDGED,
         "errors": 0,
     }
     assert summary["references_not_followed"] == {"count": 0, "references": [], "hint": ""}
@@ -761,7 +776,7 @@ def test_terminal_summary_uses_plurals(
     many.stdout.fnmatch_lines(
         [
             f"{checks} checks of 5 artifacts against the rollout contract.",
-            f"{checks - 4} checks conformed.",
+            f"{checks - 4 - UNJUDGED} checks conformed.",
             "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failures above.",
             "2 advisory checks warned; rerun with --torghut-strict to make advisories fail.",
         ],
@@ -785,7 +800,7 @@ def test_terminal_summary_uses_plurals(
 def test_conforming_tree_passes(pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]) -> None:
     result = run(pytester, artifacts_arg(artifacts), xdist=xdist_args)
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks of 4 artifacts against the rollout contract."])
 
 

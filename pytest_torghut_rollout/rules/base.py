@@ -13,6 +13,7 @@ from typing import Any
 from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from ..model import Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..paths import Resolution, Resolver
+from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
 
 RULE_ID = re.compile(r"T[MN][0-9]{3}")
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -60,6 +61,10 @@ class CheckContext:
 
     resolver: Resolver
     unhealthy_drift_states: frozenset[str] = frozenset(DEFAULT_UNHEALTHY_DRIFT_STATES)
+    allow_tracked_notes: bool = False
+    """Notes may be tracked by git: the run opted out of TN022 (a corpus kept in a repository)."""
+    git_timeout: float = GIT_TIMEOUT
+    _tracked: dict[Path, TrackedFiles] = field(default_factory=dict, compare=False, repr=False)
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
     _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
     _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
@@ -96,6 +101,12 @@ class CheckContext:
                     key = (directory, resolved)
                     self._latest[key] = max(number, self._latest.get(key, 0))
         return self._latest.get((series, manifest))
+
+    def tracked_files(self, directory: Path) -> TrackedFiles:
+        """What git tracks directly in ``directory``, asked once per directory."""
+        if directory not in self._tracked:
+            self._tracked[directory] = tracked_files(directory, timeout=self.git_timeout)
+        return self._tracked[directory]
 
     def latest_lane_note(self, series: Path) -> int | None:
         """The highest ``n`` of a lane note in ``series``, if known."""

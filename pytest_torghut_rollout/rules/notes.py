@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..contract import NOTE_OUTCOMES
-from ..layout import MANIFEST_DIR, MANIFEST_NAME, note_number
+from ..layout import MANIFEST_DIR, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, note_number
 from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, is_number, pointer, show
 from .base import SCHEMA_ROUTES, CheckContext, NotEvaluated, SchemaRoutes, rule
 
@@ -327,4 +327,34 @@ def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterato
                 message=f"{missing} {'is' if count == 1 else f'({count} notes) are'} missing from the series",
                 expected=f"iterations 1..{highest} with no gap",
                 found=f"no iteration {first}" if first == last else f"no iterations {first} to {last}",
+            )
+
+
+@rule(
+    id="TN022",
+    slug="notes-untracked",
+    title="No note of the series is tracked by git",
+    source=READING,
+    applies_to=_SERIES,
+    statement="""Notes remain uncommitted: when a series lies inside a git work tree, no iteration
+    file of it may be tracked by git. A corpus of example artifacts kept in a repository on purpose
+    opts out explicitly (`--torghut-allow-tracked-notes`), and the report records it.""",
+)
+def check_notes_untracked(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
+    """Ask git (ls-files, once per series) and report every tracked iteration-* file."""
+    if context.allow_tracked_notes:
+        raise NotEvaluated(
+            "--torghut-allow-tracked-notes was given: notes may be tracked by git in this run "
+            "(a corpus of example artifacts kept in a repository on purpose)"
+        )
+    answer = context.tracked_files(artifact.path)
+    if answer.unknown is not None:
+        raise NotEvaluated(answer.unknown)
+    for name in answer.names:
+        if name.startswith(NOTE_PREFIX):
+            yield Finding(
+                pointer=pointer(name),
+                message=f"{name} is tracked by git",
+                expected=f"untracked: notes stay out of source control (git rm --cached; ignore {NOTES_DIR}/)",
+                found=f"tracked: git ls-files lists {artifact.display}/{name}",
             )
