@@ -77,6 +77,8 @@ class Discovery:
 
     by_kind: dict[str, int]
     error: str | None = None
+    lost: tuple[str, ...] = ()
+    """Notes series the ledger recorded that are gone altogether (not pruned runs' lane notes)."""
 
     @property
     def found(self) -> int:
@@ -181,6 +183,16 @@ class DiscoveryItem(ConformanceItem):
         paths = ", ".join(str(p) for p in settings.artifacts)
         if self.discovery.error is not None:
             raise RuleViolation(f"discovery: {self.discovery.error}\n  under: {paths}")
+        if self.discovery.lost:
+            count = len(self.discovery.lost)
+            series = "notes series the ledger recorded is" if count == 1 else "notes series the ledger recorded are"
+            raise RuleViolation(
+                f"discovery: {count} {series} gone: {', '.join(self.discovery.lost)}\n"
+                f"  under:    {paths}\n"
+                f"  ledger:   {settings.notes_ledger}\n"
+                "  expected: every recorded series still there (TN023: a note, once written, is never "
+                "removed; retention prunes only run directories)"
+            )
         if self.discovery.found < settings.min_artifacts:
             noun = "artifact" if self.discovery.found == 1 else "artifacts"
             raise RuleViolation(

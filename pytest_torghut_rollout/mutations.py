@@ -382,9 +382,10 @@ MUTATIONS: tuple[Mutation, ...] = (
 # fmt: on
 
 
-#: Rules judged against what no tree holds: git's index (TN022). No edit of a tree can break
-#: them, so no mutation declares them; their tests build a git repository instead.
-HISTORY_RULES = frozenset({"TN022"})
+#: Rules judged against what no tree holds: git's index (TN022) and a ledger of earlier
+#: digests (TN023). No edit of a tree can break them, so no mutation declares them; their
+#: tests build a git repository or bring a ledger instead.
+HISTORY_RULES = frozenset({"TN022", "TN023"})
 
 
 def by_kind() -> dict[str, Mutation]:

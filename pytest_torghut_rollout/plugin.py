@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator
+from datetime import UTC, datetime
 
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .discovery import DiscoveryError, artifact_trees, discover
 from .items import MARKER, ArtifactFile, Discovery, DiscoveryCollector
+from .ledger import Ledger, LedgerError, keep, load_ledger
 from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
@@ -33,11 +35,18 @@ def pytest_configure(config: pytest.Config) -> None:
         date_time_checker()
     except FormatCheckerError as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
+    ledger: Ledger | None = None
+    if settings.notes_ledger is not None:
+        try:
+            ledger = load_ledger(settings.notes_ledger, settings.artifacts)
+        except LedgerError as exc:
+            raise pytest.UsageError(f"torghut: {exc}") from exc
     config.stash[SETTINGS_KEY] = settings
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
         allow_tracked_notes=settings.allow_tracked_notes,
+        ledger=ledger,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
@@ -66,7 +75,12 @@ class Conformance:
             artifacts, error = discover(self.settings.artifacts), None
         except DiscoveryError as exc:
             artifacts, error = [], str(exc)
-        discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error)
+        ledger = config.stash[CONTEXT_KEY].ledger
+        lost: tuple[str, ...] = ()
+        if ledger is not None and ledger.trusted and error is None:
+            gone = ledger.lost_series(a.display for a in artifacts if a.kind == "notes-series")
+            lost = tuple(f"{series} ({_notes(len(entries))} recorded)" for series, entries in gone.items())
+        discovery = Discovery(by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())), error=error, lost=lost)
         # A collector of its own, so the discovery test is counted and reported like the rest.
         status = DiscoveryCollector.from_parent(session, name="torghut", nodeid="torghut", discovery=discovery)
         ours: list[pytest.Item] = list(session.genitems(status))
@@ -96,8 +110,19 @@ class Conformance:
         self.recorder.record(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Write the evidence summary once, on the controller."""
-        if self.settings.evidence_path is not None and not hasattr(session.config, "workerinput"):
+        """Once, on the controller: extend the notes ledger after a passing run, write the evidence."""
+        if hasattr(session.config, "workerinput"):
+            return
+        ledger = session.config.stash[CONTEXT_KEY].ledger
+        if ledger is not None:
+            self.recorder.ledger = keep(
+                ledger,
+                passed=exitstatus == pytest.ExitCode.OK,
+                series=self.recorder.ledger_series(),
+                notes=self.recorder.note_digests(),
+                now=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+        if self.settings.evidence_path is not None:
             self.recorder.write(self.settings.evidence_path, int(exitstatus))
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
@@ -109,3 +134,7 @@ class Conformance:
             terminalreporter.write_line(line)
         if self.settings.evidence_path is not None:
             terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
+
+
+def _notes(count: int) -> str:
+    return f"{count} note" if count == 1 else f"{count} notes"

@@ -17,6 +17,9 @@ import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY
 from .items import DiscoveryItem, RuleItem
+from .ledger import Kept
+from .model import NOTE_KINDS
+from .rules.notes import APPEND_ONLY
 from .settings import Settings
 
 PROPERTY_PREFIX = "torghut_"
@@ -67,6 +70,8 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
         properties = [("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True))]
+        if item.discovery.lost:
+            properties.append(("torghut_lost_series", json.dumps(list(item.discovery.lost))))
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
@@ -112,6 +117,10 @@ class EvidenceRecorder:
     discovery_failed: bool = False
     unfollowed: set[str] = field(default_factory=set)
     """References a rule would have followed that resolve outside the trees."""
+    lost_series: list[str] = field(default_factory=list)
+    """Notes series the ledger recorded that discovery no longer found."""
+    ledger: Kept | None = None
+    """What became of the notes ledger (set on the controller at the end of the run)."""
 
     def record(self, report: pytest.TestReport) -> None:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
@@ -121,6 +130,7 @@ class EvidenceRecorder:
         if "torghut_discovery" in props:
             self.discovery = json.loads(str(props["torghut_discovery"]))
             self.discovery_failed = report.failed
+            self.lost_series = json.loads(str(props.get("torghut_lost_series", "[]")))
             return
         if "torghut_rule" not in props:
             return
@@ -143,6 +153,18 @@ class EvidenceRecorder:
                 "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
             }
         )
+
+    def ledger_series(self) -> list[str]:
+        """Series whose notes the ledger may take: the append-only check ran and did not fail."""
+        return [
+            c["artifact"]
+            for c in self.checks
+            if c["rule"] == APPEND_ONLY and c["outcome"] in ("conforms", "not-evaluated")
+        ]
+
+    def note_digests(self) -> dict[str, tuple[str, str | None]]:
+        """Each note the checks read: display path to kind and SHA-256."""
+        return {c["artifact"]: (c["kind"], c["sha256"]) for c in self.checks if c["kind"] in NOTE_KINDS}
 
     def totals(self) -> Counter[str]:
         """How many checks ended in each outcome."""
@@ -175,9 +197,11 @@ class EvidenceRecorder:
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
                 "allow_tracked_notes": self.settings.allow_tracked_notes,
+                "notes_ledger": str(self.settings.notes_ledger) if self.settings.notes_ledger else None,
             },
             "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
-            "discovery": {"found": self.discovery, "failed": self.discovery_failed},
+            "discovery": {"found": self.discovery, "failed": self.discovery_failed, "lost_series": self.lost_series},
+            "notes_ledger": self._ledger_summary(),
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),
@@ -195,6 +219,19 @@ class EvidenceRecorder:
             "pytest_exit_status": exitstatus,
             "result": "pass" if exitstatus == 0 else "fail",
             "artifacts": list(by_artifact.values()),
+        }
+
+    def _ledger_summary(self) -> dict[str, Any] | None:
+        if self.settings.notes_ledger is None:
+            return None
+        kept = self.ledger
+        return {
+            "path": str(self.settings.notes_ledger),
+            "status": kept.status if kept else "not extended",
+            "added": kept.added if kept else 0,
+            "entries": kept.total if kept else 0,
+            "reason": kept.reason if kept else "the run did not finish",
+            "head_sha256": kept.head if kept else None,
         }
 
     def write(self, path: Path, exitstatus: int) -> None:
@@ -225,8 +262,8 @@ class EvidenceRecorder:
         if totals["not-evaluated"]:
             yield (
                 f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
-                "(another check reports it), was not followed, or cannot be asked (no git work tree); "
-                "rerun with -rs to see why."
+                "(another check reports it), was not followed, or is not there to compare with (no git work "
+                "tree, no notes ledger); rerun with -rs to see why."
             )
         if self.settings.allow_tracked_notes:
             yield (
@@ -242,6 +279,20 @@ class EvidenceRecorder:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+        if self.ledger is not None:
+            yield self._ledger_line(self.ledger)
+
+    def _ledger_line(self, kept: Kept) -> str:
+        path = self.settings.notes_ledger
+        if kept.status == "created":
+            return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
+        if kept.status == "extended":
+            return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
+        if kept.status == "unchanged":
+            return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
+        if kept.reason.startswith("it cannot be trusted"):
+            return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
+        return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
 
 
 def _n(count: int, noun: str) -> str:
@@ -312,7 +363,7 @@ class HtmlEvidence:
         paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
         options = (
             f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}, "
-            f"allow_tracked_notes={settings.allow_tracked_notes}"
+            f"allow_tracked_notes={settings.allow_tracked_notes}, notes_ledger={settings.notes_ledger}"
         )
         prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
         prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())

@@ -32,6 +32,8 @@ class Settings:
     evidence_path: Path | None
     allow_tracked_notes: bool = False
     """Notes may be tracked by git (a corpus of examples kept in a repository on purpose)."""
+    notes_ledger: Path | None = None
+    """The ledger of earlier note digests (absolute), or None."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -132,6 +134,14 @@ def add_options(parser: pytest.Parser) -> None:
         help="let notes be tracked by git, for a corpus of example artifacts kept in a repository on "
         "purpose: rule TN022 is not evaluated and the report says so. Default: off, tracked notes fail.",
     )
+    group.addoption(
+        "--torghut-notes-ledger",
+        dest="torghut_notes_ledger",
+        metavar="FILE",
+        default=None,
+        help="compare every note with the digest FILE recorded (rule TN023) and record the new notes "
+        "when the run passes; FILE is created on first use. Default: none, TN023 is not evaluated.",
+    )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
     parser.addini(
         "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
@@ -148,6 +158,9 @@ def add_options(parser: pytest.Parser) -> None:
         "let notes be tracked by git, reported (default false)",
         type="bool",
         default=False,
+    )
+    parser.addini(
+        "torghut_notes_ledger", "path of the notes ledger, relative to the ini file (default: none)", type="paths"
     )
     parser.addini(
         "torghut_unhealthy_drift_states",
@@ -198,6 +211,14 @@ def read_settings(config: pytest.Config) -> Settings | None:
         raise pytest.UsageError(f"torghut: {exc}") from exc
     ini_evidence: list[Path] = config.getini("torghut_evidence")
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
+    ledger = _notes_ledger(config)
+    if ledger is not None:
+        single = next((path for path in artifacts if not path.is_dir()), None)
+        if single is not None:
+            raise pytest.UsageError(
+                f"torghut: the notes ledger records whole notes series; give directories as "
+                f"{source}, not the file {single}"
+            )
     return Settings(
         artifacts=tuple(artifacts),
         refs_roots=tuple(refs_roots),
@@ -209,4 +230,14 @@ def read_settings(config: pytest.Config) -> Settings | None:
         docs_url=str(config.getini("torghut_docs_url")),
         evidence_path=evidence,
         allow_tracked_notes=bool(option.torghut_allow_tracked_notes or config.getini("torghut_allow_tracked_notes")),
+        notes_ledger=ledger,
     )
+
+
+def _notes_ledger(config: pytest.Config) -> Path | None:
+    """The ledger path, absolute: from the command line (against the current directory) or the ini file."""
+    given: str | None = config.option.torghut_notes_ledger
+    if given:
+        return config.invocation_params.dir / given
+    ini: list[Path] = config.getini("torghut_notes_ledger")
+    return next(iter(ini), None)

@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ import pytest
 
 from pytest_torghut_rollout.contract import SKIP_STATUSES
 from pytest_torghut_rollout.discovery import artifact_trees, discover
+from pytest_torghut_rollout.ledger import load_ledger
 from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
 from pytest_torghut_rollout.paths import PathMapping, Resolver
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
@@ -31,11 +32,14 @@ INVALID = FIXTURES / "invalid"
 PRODUCTION_PREFIX = "/tmp/torghut/autonomy"
 CHECK_REFS = "torghut_check_refs"
 CASE_KEYS = frozenset({"description", "rule", "fails", "not_evaluated", "options"})
-CASE_OPTIONS = frozenset({"check_refs", "strict", "commit_notes"})
+CASE_OPTIONS = frozenset({"check_refs", "strict", "notes_ledger", "commit_notes"})
+#: A case's own ledger, given as --torghut-notes-ledger when its options say ``notes_ledger``.
+CASE_LEDGER = "notes-ledger.jsonl"
 ALLOW_TRACKED = "--torghut-allow-tracked-notes"
 #: The corpus is committed to this repository on purpose, so it is checked with the opt-out
-#: the contract provides for that: TN022 cannot judge it in place.
-CORPUS_UNJUDGED = frozenset({"TN022"})
+#: the contract provides for that (TN022 not evaluated), and without a notes ledger unless a
+#: case brings one (TN023 not evaluated): neither rule can judge it in place.
+CORPUS_UNJUDGED = frozenset({"TN022", "TN023"})
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 FAILED_RULE = re.compile(r"^FAILED \S+::(T[MN][0-9]{3}-[a-z0-9-]+)", re.MULTILINE)
 #: Plugins unrelated to the checks; the per-case runs leave them out, since an in-process run
@@ -130,24 +134,30 @@ class Case:
     def unjudged(self) -> frozenset[str]:
         """The rules that cannot judge this case in place (a case may bring what one needs)."""
         judged = {"TN022"} if self.options.get("commit_notes") else set()
+        judged |= {"TN023"} if self.options.get("notes_ledger") else set()
         return CORPUS_UNJUDGED - judged
 
     def prepare(self, request: pytest.FixtureRequest, tmp_path: Path) -> Path:
         """The tree to check: the case in place, or a copy when checking it needs one.
 
-        Tracked notes cannot be a static fixture (the whole corpus is committed on purpose),
-        so a ``commit_notes`` case is copied into a fresh git repository, its notes committed
-        at test time; without git the test is skipped, naming why.
+        A ledger case is checked from a copy, so that no run can ever extend a committed
+        ledger. Tracked notes cannot be a static fixture (the whole corpus is committed on
+        purpose), so a ``commit_notes`` case is copied into a fresh git repository, its notes
+        committed at test time; without git the test is skipped, naming why.
         """
-        if not self.options.get("commit_notes"):
+        if not (self.options.get("commit_notes") or self.options.get("notes_ledger")):
             return self.path
         copy = Path(shutil.copytree(self.path, tmp_path / "case"))
-        request.getfixturevalue("commit_notes")(copy)
+        if self.options.get("commit_notes"):
+            request.getfixturevalue("commit_notes")(copy)
         return copy
 
     def context(self, path: Path) -> CheckContext:
         """The context the plugin builds for this case's options, checking ``path``."""
-        return _context(path, allow_tracked_notes=not self.options.get("commit_notes"))
+        context = _context(path, allow_tracked_notes=not self.options.get("commit_notes"))
+        if self.options.get("notes_ledger"):
+            context = replace(context, ledger=load_ledger(path / CASE_LEDGER, [path]))
+        return context
 
     def plugin_args(self, path: Path) -> list[str]:
         args = [f"--torghut-artifacts={path}", "-p", "no:cacheprovider"]
@@ -159,6 +169,8 @@ class Case:
             args.append("--torghut-strict")
         if not self.options.get("commit_notes"):
             args.append(ALLOW_TRACKED)
+        if self.options.get("notes_ledger"):
+            args.append(f"--torghut-notes-ledger={path / CASE_LEDGER}")
         return args
 
 
@@ -198,7 +210,7 @@ def test_invalid_case_trips_exactly_its_listed_rules(
     path = case.prepare(request, tmp_path)
     artifacts = discover([path])
     assert artifacts, "the case holds no artifact"
-    assert all(a.path.name != "case.json" for a in artifacts)
+    assert all(a.path.name not in ("case.json", CASE_LEDGER) for a in artifacts)
     found = _findings_by_rule(path, opt_ins=case.opt_ins, context=case.context(path))
     assert set(found) == case.fails, found
     assert case.rule in found
@@ -426,7 +438,7 @@ def test_plugin_passes_the_conforming_fixtures_and_says_tracked_notes_were_allow
     # The one note whose run retention pruned cannot be compared with its manifest.
     pruned = sum(len(reasons) for reasons in _not_evaluated(VALID).values())
     assert pruned == 1
-    # And on every series, TN022 (opted out): not evaluated, never passed.
+    # And on every series, TN022 (opted out) and TN023 (no ledger): not evaluated, never passed.
     series = sum(1 for a in VALID_ARTIFACTS if a.kind == "notes-series")
     unjudged = len(CORPUS_UNJUDGED) * series
     assert _not_evaluated(VALID, unjudged=frozenset()).keys() == {"TN008", *CORPUS_UNJUDGED}

@@ -39,8 +39,8 @@ NOTE_RULES = rules_for("scheduler-note")
 TREE_CHECKS = MANIFEST_RULES + SERIES_RULES + 2 * NOTE_RULES
 TREE_ITEMS = TREE_CHECKS + 1
 #: Checks of each notes series that cannot judge a tree made here, skipped as not evaluated
-#: (never passed): TN022, the tree lies outside any git work tree.
-UNJUDGED = 1
+#: (never passed): TN022, the tree lies outside any git work tree; TN023, no notes ledger is given.
+UNJUDGED = 2
 TREE_PASSED = TREE_ITEMS - UNJUDGED
 
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
@@ -135,6 +135,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
             "*--torghut-check-refs*",
             "*--torghut-evidence=PATH*",
             "*--torghut-allow-tracked-notes*",
+            "*--torghut-notes-ledger=FILE*",
         ]
     )
     for key in (
@@ -145,6 +146,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_check_refs",
         "torghut_evidence",
         "torghut_allow_tracked_notes",
+        "torghut_notes_ledger",
         "torghut_unhealthy_drift_states",
         "torghut_docs_url",
     ):
@@ -686,9 +688,12 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["discovery"] == {
         "found": {"manifest": 1, "notes-series": 1, "scheduler-note": 2},
         "failed": False,
+        "lost_series": [],
     }
     assert summary["options"]["allow_tracked_notes"] is False
+    assert summary["options"]["notes_ledger"] is None
     assert summary["opt_outs"] == []
+    assert summary["notes_ledger"] is None
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,

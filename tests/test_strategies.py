@@ -33,7 +33,7 @@ from pytest_torghut_rollout.strategies import manifests, mutations, scenarios, s
 PREFIX = "/tmp/torghut/autonomy"
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TREES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-#: Every rule a mutation of a tree can break: all but those judged against git.
+#: Every rule a mutation of a tree can break: all but those judged against git or a ledger.
 EVERY_RULE = frozenset(r.id for r in REGISTRY) - HISTORY_RULES
 
 

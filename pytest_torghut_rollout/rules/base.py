@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
+from ..ledger import Ledger
 from ..model import Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..paths import Resolution, Resolver
 from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
@@ -63,6 +64,8 @@ class CheckContext:
     unhealthy_drift_states: frozenset[str] = frozenset(DEFAULT_UNHEALTHY_DRIFT_STATES)
     allow_tracked_notes: bool = False
     """Notes may be tracked by git: the run opted out of TN022 (a corpus kept in a repository)."""
+    ledger: Ledger | None = None
+    """The notes ledger of earlier digests, when one was given."""
     git_timeout: float = GIT_TIMEOUT
     _tracked: dict[Path, TrackedFiles] = field(default_factory=dict, compare=False, repr=False)
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
