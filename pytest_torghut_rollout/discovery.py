@@ -30,7 +30,7 @@ from .layout import (
     is_manifest_file,
     note_number,
 )
-from .model import Artifact, ArtifactKind, printable
+from .model import Artifact, ArtifactKind, NoteFile, printable
 from .parsing import ParseError, load_front_matter, loads_json
 from .schema import manifest_issues, note_issues
 
@@ -212,16 +212,18 @@ def _lone_note(path: Path, label: str, max_bytes: int) -> Iterator[Artifact]:
     directory, root = path.parent, _file_root(path)
     display = _display(root, path, label)
     series = display.rsplit("/", 1)[0] if "/" in display else display_name(directory.name)
+    note = load_note(path, root=root, display=display, max_bytes=max_bytes)
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=root,
         display=series,
         members=(path.name,),
+        notes=(_note_file(note),),
         withheld=f"only {display_name(path.name)} was given, not its {NOTES_DIR}/ directory: "
         "the series was not checked",
     )
-    yield load_note(path, root=root, display=display, max_bytes=max_bytes)
+    yield note
 
 
 def _note_order(name: str) -> tuple[int, str]:
@@ -232,20 +234,28 @@ def _note_order(name: str) -> tuple[int, str]:
 def _load_series(
     directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int
 ) -> Iterator[Artifact]:
+    notes: list[Artifact] = []
+    for name in members:
+        path, shown = directory / name, f"{display}/{display_name(name)}"
+        escape = _escapes(path, real_top)
+        if escape:
+            notes.append(_broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name)))
+        else:
+            notes.append(load_note(path, root=directory.parent, display=shown, max_bytes=max_bytes))
+    # The series first, knowing what each of its notes was when read (the ledger records that).
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=directory.parent,
         display=display,
         members=tuple(members),
+        notes=tuple(_note_file(note) for note in notes),
     )
-    for name in members:
-        path, shown = directory / name, f"{display}/{display_name(name)}"
-        escape = _escapes(path, real_top)
-        if escape:
-            yield _broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name))
-        else:
-            yield load_note(path, root=directory.parent, display=shown, max_bytes=max_bytes)
+    yield from notes
+
+
+def _note_file(note: Artifact) -> NoteFile:
+    return NoteFile(name=note.path.name, kind=note.kind, sha256=note.sha256)
 
 
 _FILE_TYPES = (

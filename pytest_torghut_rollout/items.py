@@ -96,6 +96,8 @@ class Discovery:
     error: str | None = None
     problems: tuple[str, ...] = ()
     """Directories that were not searched (unreadable, symlinked), one reason each."""
+    lost: tuple[str, ...] = ()
+    """Notes series the ledger recorded that are gone altogether (not pruned runs' lane notes)."""
 
     @property
     def found(self) -> int:
@@ -242,6 +244,16 @@ class DiscoveryItem(ConformanceItem):
                         f"  under: {printable(paths)}",
                     ]
                 )
+            )
+        if self.discovery.lost:
+            count = len(self.discovery.lost)
+            series = "notes series the ledger recorded is" if count == 1 else "notes series the ledger recorded are"
+            raise RuleViolation(
+                f"discovery: {count} {series} gone: {printable(', '.join(self.discovery.lost))}\n"
+                f"  under:    {printable(paths)}\n"
+                f"  ledger:   {settings.notes_ledger}\n"
+                "  expected: every recorded series still there (TN023: a note, once written, is never "
+                "removed; retention prunes only run directories)"
             )
         if self.discovery.found < settings.min_artifacts:
             noun = "artifact" if self.discovery.found == 1 else "artifacts"

@@ -66,6 +66,16 @@ class SchemaIssue:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NoteFile:
+    """One file of a notes series as discovery read it: what the notes ledger records."""
+
+    name: str
+    kind: ArtifactKind
+    sha256: str | None
+    """SHA-256 of its bytes (None when it could not be read)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class Artifact:
     """A governance artifact found under an artifacts path, read and parsed once."""
 
@@ -84,6 +94,8 @@ class Artifact:
     """A note's ``n`` from ``iteration-<n>.md``, when the name is well formed."""
     members: tuple[str, ...] = ()
     """A notes series' ``iteration-*`` file names, sorted."""
+    notes: tuple[NoteFile, ...] = ()
+    """A notes series' files as read, in ``members`` order (kind and digest of each)."""
     sha256: str | None = None
     """SHA-256 of the file's bytes as read (None for a series or an unreadable file)."""
     schema_issues: tuple[SchemaIssue, ...] = field(default=(), repr=False)

@@ -382,6 +382,12 @@ MUTATIONS: tuple[Mutation, ...] = (
 # fmt: on
 
 
+#: Rules judged against what no tree holds: git's index (TN022) and a ledger of earlier
+#: digests (TN023). No edit of a tree can break them, so no mutation declares them; their
+#: tests build a git repository or bring a ledger instead.
+HISTORY_RULES = frozenset({"TN022", "TN023"})
+
+
 def by_kind() -> dict[str, Mutation]:
     """The registry keyed by mutation kind."""
     return {m.kind: m for m in MUTATIONS}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Generator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, Search, artifact_trees, search
 from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
+from .ledger import Ledger, LedgerError, keep, load_ledger
 from .model import Artifact
 from .paths import Resolver
 from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
@@ -38,11 +40,19 @@ def pytest_configure(config: pytest.Config) -> None:
         date_time_checker()
     except FormatCheckerError as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
+    ledger: Ledger | None = None
+    if settings.notes_ledger is not None:
+        try:
+            ledger = load_ledger(settings.notes_ledger, settings.artifacts)
+        except LedgerError as exc:
+            raise pytest.UsageError(f"torghut: {exc}") from exc
     config.stash[SETTINGS_KEY] = settings
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
         max_bytes=settings.max_bytes,
+        allow_tracked_notes=settings.allow_tracked_notes,
+        ledger=ledger,
     )
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
@@ -83,10 +93,16 @@ class Conformance:
         except DiscoveryError as exc:
             found, error = Search(), str(exc)
         artifacts = found.artifacts
+        ledger = config.stash[CONTEXT_KEY].ledger
+        lost: tuple[str, ...] = ()
+        if ledger is not None and ledger.trusted and error is None:
+            gone = ledger.lost_series(a.display for a in artifacts if a.kind == "notes-series")
+            lost = tuple(f"{series} ({_notes(len(entries))} recorded)" for series, entries in gone.items())
         discovery = Discovery(
             by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
             error=error,
             problems=tuple(found.problems),
+            lost=lost,
         )
         self.recorder.take_discovery(discovery)
         # A collector of its own, so the discovery test is counted and reported like the rest.
@@ -126,9 +142,8 @@ class Conformance:
         self.recorder.record(report)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """On the controller, which sees every check: warn of unmatched waivers, write the evidence once.
-
-        A worker sends the controller what it collected instead.
+        """Once, on the controller: warn of unmatched waivers, extend the notes ledger after a
+        passing run, write the evidence. A worker sends the controller what it collected instead.
         """
         workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
         if workeroutput is not None:
@@ -143,6 +158,15 @@ class Conformance:
             self.recorder.warn_unmatched()
             if self.recorder.unmatched_is_error and session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        ledger = session.config.stash[CONTEXT_KEY].ledger
+        if ledger is not None:
+            self.recorder.ledger = keep(
+                ledger,
+                passed=session.exitstatus == pytest.ExitCode.OK,
+                series=self.recorder.ledger_series(),
+                notes=self.recorder.note_digests(),
+                now=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
         if self.settings.evidence_path is not None:
             self.recorder.write(self.settings.evidence_path, int(session.exitstatus))
 
@@ -184,3 +208,7 @@ class XdistRunDate:
     def pytest_configure_node(self, node: Any) -> None:
         """Put the run's date into the worker's input."""
         node.workerinput[RUN_DATE] = self.today
+
+
+def _notes(count: int) -> str:
+    return f"{count} note" if count == 1 else f"{count} notes"

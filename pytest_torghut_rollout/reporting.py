@@ -20,8 +20,10 @@ import pytest
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
 from .contract import CONTRACT
 from .items import Discovery, DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
-from .model import printable
+from .ledger import Kept
+from .model import NOTE_KINDS, printable
 from .rules import Rule
+from .rules.notes import APPEND_ONLY
 from .selection import Selection
 from .settings import RULE_COMMAND, Settings
 from .waivers import Waiver
@@ -31,6 +33,13 @@ UNFOLLOWED_HINT = (
     "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
     "or give the tree they lie in with --torghut-refs-root=DIR"
 )
+TRACKED_NOTES_OPT_OUT = {
+    "option": "--torghut-allow-tracked-notes",
+    "ini": "torghut_allow_tracked_notes",
+    "rule": "TN022",
+    "effect": "notes may be tracked by git: TN022 notes-untracked was not evaluated",
+    "use": "a corpus of example artifacts kept in a repository on purpose",
+}
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -82,6 +91,8 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
             ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
             ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
         ]
+        if item.discovery.lost:
+            properties.append(("torghut_lost_series", json.dumps(list(item.discovery.lost))))
     elif isinstance(item, WaiversItem):
         expired = [w.index for w in item.waivers.expired]
         properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
@@ -180,12 +191,21 @@ class EvidenceRecorder:
     unmatched_is_error: bool = False
     """Warning filters turned the unmatched-waiver warning into an error, which fails the run."""
 
+    lost_series: list[str] = field(default_factory=list)
+    """Notes series the ledger recorded that discovery no longer found."""
+    ledger: Kept | None = None
+    """What became of the notes ledger (set on the controller at the end of the run)."""
+
     def take_discovery(self, discovery: Discovery) -> None:
         """Keep what discovery found at collection, so a deselected discovery test still counts it."""
         self.discovery = dict(discovery.by_kind)
         self.discovery_problems = [printable(p) for p in discovery.problems]
+        self.lost_series = list(discovery.lost)
         self.discovery_failed = (
-            discovery.error is not None or bool(discovery.problems) or discovery.found < self.settings.min_artifacts
+            discovery.error is not None
+            or bool(discovery.problems)
+            or bool(discovery.lost)
+            or discovery.found < self.settings.min_artifacts
         )
 
     @property
@@ -216,6 +236,7 @@ class EvidenceRecorder:
             self.discovery_failed = report.failed
             self.discovery_reported = True
             self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
+            self.lost_series = json.loads(str(props.get("torghut_lost_series", "[]")))
             return
         if "torghut_waivers" in props:
             self.waivers_failed = report.failed
@@ -286,6 +307,18 @@ class EvidenceRecorder:
                 # Warning filters made it an error (-W error): the run fails, with a summary line.
                 self.unmatched_is_error = True
 
+    def ledger_series(self) -> list[str]:
+        """Series whose notes the ledger may take: the append-only check ran and did not fail."""
+        return [
+            c["artifact"]
+            for c in self.checks
+            if c["rule"] == APPEND_ONLY and c["outcome"] in ("conforms", "not-evaluated")
+        ]
+
+    def note_digests(self) -> dict[str, tuple[str, str | None]]:
+        """Each note the checks read: display path to kind and SHA-256."""
+        return {c["artifact"]: (c["kind"], c["sha256"]) for c in self.checks if c["kind"] in NOTE_KINDS}
+
     def totals(self) -> Counter[str]:
         """How many checks ended in each outcome."""
         return Counter(check["outcome"] for check in self.checks)
@@ -330,14 +363,19 @@ class EvidenceRecorder:
                 "max_bytes": self.settings.max_bytes,
                 "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
+                "allow_tracked_notes": self.settings.allow_tracked_notes,
+                "notes_ledger": str(self.settings.notes_ledger) if self.settings.notes_ledger else None,
             },
+            "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
             "discovery": {
                 "found": self.discovery,
                 "failed": self.discovery_failed,
                 "run": self.discovery_reported,
                 "problems": self.discovery_problems,
+                "lost_series": self.lost_series,
             },
             "selection": self.selection.report(reported=self.reported),
+            "notes_ledger": self._ledger_summary(),
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),
@@ -364,6 +402,19 @@ class EvidenceRecorder:
             "pytest_exit_status": exitstatus,
             "result": self.result(exitstatus),
             "artifacts": list(by_artifact.values()),
+        }
+
+    def _ledger_summary(self) -> dict[str, Any] | None:
+        if self.settings.notes_ledger is None:
+            return None
+        kept = self.ledger
+        return {
+            "path": str(self.settings.notes_ledger),
+            "status": kept.status if kept else "not extended",
+            "added": kept.added if kept else 0,
+            "entries": kept.total if kept else 0,
+            "reason": kept.reason if kept else "the run did not finish",
+            "head_sha256": kept.head if kept else None,
         }
 
     def write(self, path: Path, exitstatus: int) -> None:
@@ -395,7 +446,13 @@ class EvidenceRecorder:
         if totals["not-evaluated"]:
             yield (
                 f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
-                "(another check reports it) or was not followed; rerun with -rs to see why."
+                "(another check reports it), was not followed, or is not there to compare with (no git work "
+                "tree, no notes ledger); rerun with -rs to see why."
+            )
+        if self.settings.allow_tracked_notes:
+            yield (
+                "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
+                "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
             )
         if self.unfollowed:
             one = len(self.unfollowed) == 1
@@ -415,6 +472,9 @@ class EvidenceRecorder:
                 f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
                 "selected; it is not evidence of conformance."
             )
+
+        if self.ledger is not None:
+            yield self._ledger_line(self.ledger)
 
     def _waiver_lines(self) -> Iterator[str]:
         """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
@@ -441,6 +501,18 @@ class EvidenceRecorder:
                 f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
                 f"remove stale waivers or correct their rule or artifact glob.{error}"
             )
+
+    def _ledger_line(self, kept: Kept) -> str:
+        path = self.settings.notes_ledger
+        if kept.status == "created":
+            return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
+        if kept.status == "extended":
+            return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
+        if kept.status == "unchanged":
+            return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
+        if kept.reason.startswith("it cannot be trusted"):
+            return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
+        return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
 
 
 def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
@@ -478,7 +550,10 @@ class HtmlEvidence:
         """The checked paths and options, then the same sentences as the terminal summary."""
         settings = self.recorder.settings
         paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
-        options = f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}"
+        options = (
+            f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}, "
+            f"allow_tracked_notes={settings.allow_tracked_notes}, notes_ledger={settings.notes_ledger}"
+        )
         prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
         prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())
 

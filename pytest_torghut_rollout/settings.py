@@ -43,6 +43,10 @@ class Settings:
     """Larger artifacts are not read; they fail with their size."""
     waivers: WaiverBook | None = None
     """The run's waivers, judged by one date for the whole run; None without a waivers file."""
+    allow_tracked_notes: bool = False
+    """Notes may be tracked by git (a corpus of examples kept in a repository on purpose)."""
+    notes_ledger: Path | None = None
+    """The ledger of earlier note digests (absolute), or None."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -167,6 +171,22 @@ def add_options(parser: pytest.Parser) -> None:
         help="TOML file of [[waiver]] tables (rule, artifact glob, reason, owner, expires): a failure a "
         "live waiver matches is an xfail, reported as an open risk. Default: none.",
     )
+    group.addoption(
+        "--torghut-allow-tracked-notes",
+        action="store_true",
+        dest="torghut_allow_tracked_notes",
+        default=None,
+        help="let notes be tracked by git, for a corpus of example artifacts kept in a repository on "
+        "purpose: rule TN022 is not evaluated and the report says so. Default: off, tracked notes fail.",
+    )
+    group.addoption(
+        "--torghut-notes-ledger",
+        dest="torghut_notes_ledger",
+        metavar="FILE",
+        default=None,
+        help="compare every note with the digest FILE recorded (rule TN023) and record the new notes "
+        "when the run passes; FILE is created on first use. Default: none, TN023 is not evaluated.",
+    )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
     parser.addini(
         "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
@@ -180,6 +200,15 @@ def add_options(parser: pytest.Parser) -> None:
         "torghut_evidence", "path of the JSON evidence summary, relative to the ini file (default: none)", type="paths"
     )
     parser.addini("torghut_waivers", "waivers file, relative to the ini file (default: none)", type="paths")
+    parser.addini(
+        "torghut_allow_tracked_notes",
+        "let notes be tracked by git, reported (default false)",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "torghut_notes_ledger", "path of the notes ledger, relative to the ini file (default: none)", type="paths"
+    )
     parser.addini(
         "torghut_unhealthy_drift_states",
         "drift_status values that are unhealthy",
@@ -243,6 +272,14 @@ def read_settings(config: pytest.Config) -> Settings | None:
     ini_evidence: list[Path] = config.getini("torghut_evidence")
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
     waivers = _read_waivers(config)
+    ledger = _notes_ledger(config)
+    if ledger is not None:
+        single = next((path for path in artifacts if not path.is_dir()), None)
+        if single is not None:
+            raise pytest.UsageError(
+                f"torghut: the notes ledger records whole notes series; give directories as "
+                f"{source}, not the file {single}"
+            )
     return Settings(
         artifacts=tuple(artifacts),
         refs_roots=tuple(refs_roots),
@@ -255,6 +292,8 @@ def read_settings(config: pytest.Config) -> Settings | None:
         evidence_path=evidence,
         max_bytes=max_bytes,
         waivers=waivers,
+        allow_tracked_notes=bool(option.torghut_allow_tracked_notes or config.getini("torghut_allow_tracked_notes")),
+        notes_ledger=ledger,
     )
 
 
@@ -276,3 +315,12 @@ def _read_waivers(config: pytest.Config) -> WaiverBook | None:
     except WaiverFileError as exc:
         where = "--torghut-waivers" if given else f"torghut_waivers (in {config.inipath})"
         raise pytest.UsageError(f"torghut: {where}: {exc}") from exc
+
+
+def _notes_ledger(config: pytest.Config) -> Path | None:
+    """The ledger path, absolute: from the command line (against the current directory) or the ini file."""
+    given: str | None = config.option.torghut_notes_ledger
+    if given:
+        return config.invocation_params.dir / given
+    ini: list[Path] = config.getini("torghut_notes_ledger")
+    return next(iter(ini), None)

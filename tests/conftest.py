@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -154,6 +157,9 @@ def write_notes(root: Path, count: int = 2) -> Path:
 
 
 TreeWriter = Callable[..., Path]
+Git = Callable[..., "subprocess.CompletedProcess[str]"]
+GIT = shutil.which("git")
+NO_GIT = "git is not installed: this test needs a git repository built at test time"
 
 
 @pytest.fixture
@@ -194,7 +200,54 @@ def artifacts(write_tree: TreeWriter) -> Path:
     return write_tree()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trees_outside_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Trees made under the temporary directory lie outside any git work tree, unless a test makes one.
+
+    Should the temporary directory itself lie in a repository, git would stop its search
+    there instead of finding that repository (TN022 counts on it, as its tests do).
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path_factory.getbasetemp().resolve()))
+        yield
+
+
 @pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")])
 def xdist_args(request: pytest.FixtureRequest) -> list[str]:
     """Extra arguments running the inner pytest without and with two xdist workers."""
     return list(request.param)
+
+
+@pytest.fixture
+def git() -> Git:
+    """Return ``git(directory, *args)``: git run there, apart from the user's configuration and hooks.
+
+    Skips the test when git is not installed (only tests that build a repository ask for it).
+    """
+    if GIT is None:
+        pytest.skip(NO_GIT)
+    executable = GIT
+    # Not the repository a hook or a shell may point at, nor the user's settings (signing, hooks).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    identity = ["-c", "user.name=torghut tests", "-c", "user.email=tests@example.invalid"]
+    settings = ["-c", "commit.gpgsign=false", "-c", f"core.hooksPath={os.devnull}", "-c", "init.defaultBranch=main"]
+
+    def run(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        command = [executable, "-C", str(directory), *identity, *settings, *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, check=True, timeout=60)
+
+    return run
+
+
+@pytest.fixture
+def commit_notes(git: Git) -> Callable[[Path], Path]:
+    """Return ``commit(root)``: make ``root`` a git repository and commit its ``notes/``; returns root."""
+
+    def commit(root: Path) -> Path:
+        git(root, "init", "-q")
+        git(root, "add", "notes")
+        git(root, "commit", "-q", "-m", "Record the notes")
+        return root
+
+    return commit

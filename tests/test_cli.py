@@ -15,6 +15,7 @@ import pytest
 from pytest_torghut_rollout.catalogue import SCHEMA_FILES, render_catalogue, render_schema
 from pytest_torghut_rollout.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, ProduceCommand, main, parse
 from pytest_torghut_rollout.contract import manifest_schema
+from pytest_torghut_rollout.discovery import discover
 from pytest_torghut_rollout.paths import PathMapping
 from pytest_torghut_rollout.producer import findings_in_tree
 from pytest_torghut_rollout.rules import REGISTRY
@@ -57,7 +58,9 @@ def test_the_plugin_passes_a_produced_tree(tmp_path: Path, pytester: pytest.Pyte
         assert main(args) == EXIT_OK
     result = pytester.runpytest(f"--torghut-artifacts={root}", "--torghut-check-refs", "--torghut-strict")
     passed = result.parseoutcomes()["passed"]
-    result.assert_outcomes(passed=passed)
+    # Only TN022 (no git work tree) and TN023 (no notes ledger) of each series cannot judge.
+    series = sum(1 for a in discover([root]) if a.kind == "notes-series")
+    result.assert_outcomes(passed=passed, skipped=2 * series)
     assert passed > 3 * 9
     assert result.ret == pytest.ExitCode.OK
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,11 @@ import pytest
 
 from pytest_torghut_rollout.contract import SKIP_STATUSES
 from pytest_torghut_rollout.discovery import artifact_trees, discover
+from pytest_torghut_rollout.ledger import load_ledger
 from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
 from pytest_torghut_rollout.paths import PathMapping, Resolver
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
+from pytest_torghut_rollout.vcs import tracked_files
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 VALID = FIXTURES / "valid"
@@ -29,7 +32,14 @@ INVALID = FIXTURES / "invalid"
 PRODUCTION_PREFIX = "/tmp/torghut/autonomy"
 CHECK_REFS = "torghut_check_refs"
 CASE_KEYS = frozenset({"description", "rule", "fails", "not_evaluated", "options"})
-CASE_OPTIONS = frozenset({"check_refs", "strict"})
+CASE_OPTIONS = frozenset({"check_refs", "strict", "notes_ledger", "commit_notes"})
+#: A case's own ledger, given as --torghut-notes-ledger when its options say ``notes_ledger``.
+CASE_LEDGER = "notes-ledger.jsonl"
+ALLOW_TRACKED = "--torghut-allow-tracked-notes"
+#: The corpus is committed to this repository on purpose, so it is checked with the opt-out
+#: the contract provides for that (TN022 not evaluated), and without a notes ledger unless a
+#: case brings one (TN023 not evaluated): neither rule can judge it in place.
+CORPUS_UNJUDGED = frozenset({"TN022", "TN023"})
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 FAILED_RULE = re.compile(r"^FAILED \S+::(T[MN][0-9]{3}-[a-z0-9-]+)", re.MULTILINE)
 #: Plugins unrelated to the checks; the per-case runs leave them out, since an in-process run
@@ -51,17 +61,22 @@ show_advisories = pytest.mark.filterwarnings(f"always::{ADVISORY_WARNING}")
 # -- loading -----------------------------------------------------------------------------------
 
 
-def _context(path: Path, mappings: Sequence[PathMapping] = ()) -> CheckContext:
-    """The context the plugin builds for ``--torghut-artifacts=path``."""
-    return CheckContext(resolver=Resolver(artifact_trees([path]), mappings))
+def _context(path: Path, mappings: Sequence[PathMapping] = (), *, allow_tracked_notes: bool = True) -> CheckContext:
+    """The context the plugin builds for ``--torghut-artifacts=path`` (the corpus: tracked notes allowed)."""
+    return CheckContext(resolver=Resolver(artifact_trees([path]), mappings), allow_tracked_notes=allow_tracked_notes)
 
 
 def _findings_by_rule(
-    path: Path, *, mappings: Sequence[PathMapping] = (), opt_ins: tuple[str, ...] = ()
+    path: Path,
+    *,
+    mappings: Sequence[PathMapping] = (),
+    opt_ins: tuple[str, ...] = (),
+    context: CheckContext | None = None,
 ) -> dict[str, list[str]]:
     """Rule id -> '<artifact>: <message>' for every finding on every artifact under ``path``."""
     found: dict[str, list[str]] = {}
-    for artifact, verdicts in evaluate_artifacts(discover([path]), _context(path, mappings), opt_ins=opt_ins):
+    context = context or _context(path, mappings)
+    for artifact, verdicts in evaluate_artifacts(discover([path]), context, opt_ins=opt_ins):
         for rule_id, verdict in verdicts.items():
             messages = [f"{artifact.display}: {f.message}" for f in verdict.findings]
             if messages:
@@ -70,13 +85,19 @@ def _findings_by_rule(
 
 
 def _not_evaluated(
-    path: Path, *, mappings: Sequence[PathMapping] = (), opt_ins: tuple[str, ...] = ()
+    path: Path,
+    *,
+    mappings: Sequence[PathMapping] = (),
+    opt_ins: tuple[str, ...] = (),
+    context: CheckContext | None = None,
+    unjudged: frozenset[str] = CORPUS_UNJUDGED,
 ) -> dict[str, list[str]]:
-    """Rule id -> '<artifact>: <reason>' for every check that could not judge."""
+    """Rule id -> '<artifact>: <reason>' for every check that could not judge, except ``unjudged`` rules."""
     found: dict[str, list[str]] = {}
-    for artifact, verdicts in evaluate_artifacts(discover([path]), _context(path, mappings), opt_ins=opt_ins):
+    context = context or _context(path, mappings)
+    for artifact, verdicts in evaluate_artifacts(discover([path]), context, opt_ins=opt_ins):
         for rule_id, verdict in verdicts.items():
-            if verdict.not_evaluated is not None:
+            if verdict.not_evaluated is not None and rule_id not in unjudged:
                 found.setdefault(rule_id, []).append(f"{artifact.display}: {verdict.not_evaluated}")
     return found
 
@@ -110,14 +131,46 @@ class Case:
         return (CHECK_REFS,) if self.options.get("check_refs") else ()
 
     @property
-    def plugin_args(self) -> list[str]:
-        args = [f"--torghut-artifacts={self.path}", "-p", "no:cacheprovider"]
+    def unjudged(self) -> frozenset[str]:
+        """The rules that cannot judge this case in place (a case may bring what one needs)."""
+        judged = {"TN022"} if self.options.get("commit_notes") else set()
+        judged |= {"TN023"} if self.options.get("notes_ledger") else set()
+        return CORPUS_UNJUDGED - judged
+
+    def prepare(self, request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+        """The tree to check: the case in place, or a copy when checking it needs one.
+
+        A ledger case is checked from a copy, so that no run can ever extend a committed
+        ledger. Tracked notes cannot be a static fixture (the whole corpus is committed on
+        purpose), so a ``commit_notes`` case is copied into a fresh git repository, its notes
+        committed at test time; without git the test is skipped, naming why.
+        """
+        if not (self.options.get("commit_notes") or self.options.get("notes_ledger")):
+            return self.path
+        copy = Path(shutil.copytree(self.path, tmp_path / "case"))
+        if self.options.get("commit_notes"):
+            request.getfixturevalue("commit_notes")(copy)
+        return copy
+
+    def context(self, path: Path) -> CheckContext:
+        """The context the plugin builds for this case's options, checking ``path``."""
+        context = _context(path, allow_tracked_notes=not self.options.get("commit_notes"))
+        if self.options.get("notes_ledger"):
+            context = replace(context, ledger=load_ledger(path / CASE_LEDGER, [path]))
+        return context
+
+    def plugin_args(self, path: Path) -> list[str]:
+        args = [f"--torghut-artifacts={path}", "-p", "no:cacheprovider"]
         for plugin in UNRELATED_PLUGINS:
             args += ["-p", f"no:{plugin}"]
         if self.options.get("check_refs"):
             args.append("--torghut-check-refs")
         if self.options.get("strict"):
             args.append("--torghut-strict")
+        if not self.options.get("commit_notes"):
+            args.append(ALLOW_TRACKED)
+        if self.options.get("notes_ledger"):
+            args.append(f"--torghut-notes-ledger={path / CASE_LEDGER}")
         return args
 
 
@@ -150,16 +203,20 @@ def test_conforming_artifact_has_no_findings(artifact: Artifact) -> None:
 
 
 @pytest.mark.parametrize("case_dir", _case_params())
-def test_invalid_case_trips_exactly_its_listed_rules(case_dir: Path) -> None:
+def test_invalid_case_trips_exactly_its_listed_rules(
+    case_dir: Path, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     case = _load_case(case_dir)
-    artifacts = discover([case.path])
+    path = case.prepare(request, tmp_path)
+    artifacts = discover([path])
     assert artifacts, "the case holds no artifact"
-    assert all(a.path.name != "case.json" for a in artifacts)
-    found = _findings_by_rule(case.path, opt_ins=case.opt_ins)
+    assert all(a.path.name not in ("case.json", CASE_LEDGER) for a in artifacts)
+    found = _findings_by_rule(path, opt_ins=case.opt_ins, context=case.context(path))
     assert set(found) == case.fails, found
     assert case.rule in found
     if "not_evaluated" in case.spec:
-        assert set(_not_evaluated(case.path, opt_ins=case.opt_ins)) == set(case.spec["not_evaluated"])
+        skipped = _not_evaluated(path, opt_ins=case.opt_ins, context=case.context(path), unjudged=case.unjudged)
+        assert set(skipped) == set(case.spec["not_evaluated"])
 
 
 @pytest.mark.parametrize("case_id", ["TM021/evidence-path-escapes-tree", "TM024/ref-escapes-tree"])
@@ -187,7 +244,7 @@ def test_unparsable_artifact_fails_one_rule_with_the_parse_error_and_evaluates_n
     assert set(found) == {owner} == case.fails
     assert all(error in m for messages in found.values() for m in messages)
     skipped = _not_evaluated(case.path)
-    assert set(skipped) == {r.id for r in REGISTRY.for_kind(kind)} - {owner}
+    assert set(skipped) == {r.id for r in REGISTRY.for_kind(kind)} - {owner} - CORPUS_UNJUDGED
     assert all(f"({owner} reports it)" in m for messages in skipped.values() for m in messages)
 
 
@@ -387,19 +444,38 @@ def _failed_rule_names(result: pytest.RunResult) -> set[str]:
 
 
 @show_advisories
-def test_plugin_passes_the_conforming_fixtures(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest(f"--torghut-artifacts={VALID}", "-p", "no:cacheprovider")
+def test_plugin_passes_the_conforming_fixtures_and_says_tracked_notes_were_allowed(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest(f"--torghut-artifacts={VALID}", ALLOW_TRACKED, "-p", "no:cacheprovider")
     assert result.ret == 0, result.stdout.str()[-3000:]
     checks = sum(len(REGISTRY.for_kind(a.kind)) for a in VALID_ARTIFACTS)
     # The one note whose run retention pruned cannot be compared with its manifest.
     pruned = sum(len(reasons) for reasons in _not_evaluated(VALID).values())
     assert pruned == 1
-    assert result.parseoutcomes() == {"passed": checks + 1 - pruned, "skipped": pruned}  # + torghut::discovery
+    # And on every series, TN022 (opted out) and TN023 (no ledger): not evaluated, never passed.
+    series = sum(1 for a in VALID_ARTIFACTS if a.kind == "notes-series")
+    unjudged = len(CORPUS_UNJUDGED) * series
+    assert _not_evaluated(VALID, unjudged=frozenset()).keys() == {"TN008", *CORPUS_UNJUDGED}
+    skipped = pruned + unjudged
+    assert result.parseoutcomes() == {"passed": checks + 1 - skipped, "skipped": skipped}  # + torghut::discovery
+    result.stdout.fnmatch_lines(["Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of *"])
+
+
+def test_without_the_opt_out_the_committed_fixtures_fail_tn022_on_every_series(pytester: pytest.Pytester) -> None:
+    answer = tracked_files(VALID / "flat" / "notes")
+    if answer.unknown is not None or not answer.names:
+        pytest.skip(f"the fixtures are not tracked by git here ({answer.unknown or 'an unpacked sdist'})")
+    result = pytester.runpytest(f"--torghut-artifacts={VALID}", "-p", "no:cacheprovider")
+    assert result.ret == 1
+    series = [a.display for a in VALID_ARTIFACTS if a.kind == "notes-series"]
+    assert sorted(line.split()[1] for line in result.outlines if line.startswith("FAILED ")) == sorted(
+        f"{s}::{REGISTRY['TN022'].name}" for s in series
+    )
+    result.stdout.fnmatch_lines(["TN022 notes-untracked: iteration-1.md is tracked by git"])
 
 
 @show_advisories
 def test_plugin_checks_the_absolute_tree_only_through_the_path_map(pytester: pytest.Pytester) -> None:
-    args = [f"--torghut-artifacts={VALID_ABSOLUTE}", "-p", "no:cacheprovider"]
+    args = [f"--torghut-artifacts={VALID_ABSOLUTE}", ALLOW_TRACKED, "-p", "no:cacheprovider"]
     mapped = pytester.runpytest(*args, f"--torghut-path-map={PRODUCTION_PREFIX}={VALID_ABSOLUTE}")
     assert mapped.ret == 0, mapped.stdout.str()[-3000:]
     assert "warnings" not in mapped.parseoutcomes()
@@ -417,11 +493,14 @@ def test_plugin_checks_the_absolute_tree_only_through_the_path_map(pytester: pyt
 
 @show_advisories
 @pytest.mark.parametrize("case_dir", _case_params())
-def test_plugin_fails_each_invalid_case_naming_its_rule(pytester: pytest.Pytester, case_dir: Path) -> None:
+def test_plugin_fails_each_invalid_case_naming_its_rule(
+    pytester: pytest.Pytester, case_dir: Path, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
     case = _load_case(case_dir)
+    path = case.prepare(request, tmp_path)
     rule = REGISTRY[case.rule]
     required = {REGISTRY[r].name for r in case.fails if REGISTRY[r].severity is Severity.REQUIRED}
-    result = pytester.runpytest(*case.plugin_args)
+    result = pytester.runpytest(*case.plugin_args(path))
     failed = _failed_rule_names(result)
     if rule.severity is Severity.REQUIRED or case.options.get("strict"):
         assert result.ret == 1, result.stdout.str()[-3000:]
@@ -433,6 +512,6 @@ def test_plugin_fails_each_invalid_case_naming_its_rule(pytester: pytest.Pyteste
     assert failed == set()
     assert result.parseoutcomes().get("warnings", 0) >= 1
     result.stdout.fnmatch_lines([f"*TorghutAdvisoryWarning: {rule.id} {rule.slug}:*"])
-    strict = pytester.runpytest(*case.plugin_args, "--torghut-strict")
+    strict = pytester.runpytest(*case.plugin_args(path), "--torghut-strict")
     assert strict.ret == 1, strict.stdout.str()[-3000:]
     assert _failed_rule_names(strict) == {REGISTRY[r].name for r in case.fails}

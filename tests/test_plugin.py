@@ -41,6 +41,10 @@ NOTE_RULES = rules_for("scheduler-note")
 #: Checks of the conforming tree (a manifest, a series of two notes); items add the discovery test.
 TREE_CHECKS = MANIFEST_RULES + SERIES_RULES + 2 * NOTE_RULES
 TREE_ITEMS = TREE_CHECKS + 1
+#: Checks of each notes series that cannot judge a tree made here, skipped as not evaluated
+#: (never passed): TN022, the tree lies outside any git work tree; TN023, no notes ledger is given.
+UNJUDGED = 2
+TREE_PASSED = TREE_ITEMS - UNJUDGED
 
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
 PROD = "/srv/torghut/autonomy"
@@ -135,6 +139,8 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
             "*--torghut-check-refs*",
             "*--torghut-evidence=PATH*",
             "*--torghut-waivers=FILE*",
+            "*--torghut-allow-tracked-notes*",
+            "*--torghut-notes-ledger=FILE*",
         ]
     )
     for key in (
@@ -146,6 +152,8 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_check_refs",
         "torghut_evidence",
         "torghut_waivers",
+        "torghut_allow_tracked_notes",
+        "torghut_notes_ledger",
         "torghut_unhealthy_drift_states",
         "torghut_docs_url",
     ):
@@ -155,8 +163,8 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
 def test_ini_artifacts_key_runs_the_checks(pytester: pytest.Pytester, artifacts: Path) -> None:
     pytester.makeini("[pytest]\ntorghut_artifacts = artifacts\n")
     result = pytester.runpytest()
-    result.assert_outcomes(passed=TREE_ITEMS)
-    result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks conformed."])
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
+    result.stdout.fnmatch_lines([f"{TREE_CHECKS - UNJUDGED} checks conformed."])
 
 
 @pytest.mark.parametrize("source", ["option", "ini"])
@@ -166,7 +174,7 @@ def test_path_map_lets_production_absolute_paths_resolve(
     root = write_rollback_tree(write_tree, manifest)
 
     unmapped = pytester.runpytest(artifacts_arg(root))
-    unmapped.assert_outcomes(failed=2, passed=TREE_ITEMS - 2)
+    unmapped.assert_outcomes(failed=2, passed=TREE_PASSED - 2, skipped=UNJUDGED)
     assert failed_ids(unmapped) == [
         f"{MANIFEST_ID}::TM021-rollback-proof-outcome",
         f"{MANIFEST_ID}::TM022-rollback-drift-evidence",
@@ -179,7 +187,7 @@ def test_path_map_lets_production_absolute_paths_resolve(
         mapped = pytester.runpytest(artifacts_arg(root))
     else:
         mapped = pytester.runpytest(artifacts_arg(root), f"--torghut-path-map={mapping}")
-    mapped.assert_outcomes(passed=TREE_ITEMS)
+    mapped.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
 
 def test_ini_path_map_is_relative_to_the_ini_file(
@@ -189,7 +197,7 @@ def test_ini_path_map_is_relative_to_the_ini_file(
     pytester.makeini(f"[pytest]\ntorghut_artifacts = artifacts\ntorghut_path_map = {PROD}=artifacts\n")
     monkeypatch.chdir(pytester.mkdir("elsewhere"))
     result = pytester.runpytest()
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
 
 @pytest.mark.parametrize("source", ["option", "ini"])
@@ -199,7 +207,7 @@ def test_min_artifacts_raises_the_bar_for_discovery(pytester: pytest.Pytester, a
         result = pytester.runpytest(artifacts_arg(artifacts))
     else:
         result = pytester.runpytest(artifacts_arg(artifacts), "--torghut-min-artifacts=5")
-    result.assert_outcomes(failed=1, passed=TREE_CHECKS)
+    result.assert_outcomes(failed=1, passed=TREE_CHECKS - UNJUDGED, skipped=UNJUDGED)
     assert failed_ids(result) == ["torghut::discovery"]
     result.stdout.fnmatch_lines(["discovery: found 2 artifacts, at least 5 required", f"  under:    {artifacts}"])
 
@@ -216,7 +224,7 @@ def test_strict_makes_advisory_findings_fail(
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-strict")
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM016-promotion-gate-entries"]
     result.stdout.fnmatch_lines(
         [
@@ -232,14 +240,14 @@ def test_check_refs_adds_the_opt_in_rule(
 ) -> None:
     manifest["artifact_refs"].append("gates/gate-evaluation.json")
     root = write_tree(manifest=manifest)
-    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_ITEMS)
+    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     if source == "ini":
         pytester.makeini("[pytest]\ntorghut_check_refs = true\n")
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-check-refs")
     assert rules_for("manifest", "torghut_check_refs") == MANIFEST_RULES + 1
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM024-artifact-refs-exist"]
     result.stdout.fnmatch_lines(["  at:       /artifact_refs/4", '  found:    "gates/gate-evaluation.json"'])
 
@@ -251,11 +259,11 @@ def test_evidence_option_writes_the_summary(pytester: pytest.Pytester, artifacts
         result = pytester.runpytest(artifacts_arg(artifacts))
     else:
         result = pytester.runpytest(artifacts_arg(artifacts), "--torghut-evidence=out/evidence.json")
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(["Evidence summary written to *out/evidence.json."])
     summary = json.loads((pytester.path / "out" / "evidence.json").read_text(encoding="utf-8"))
     assert summary["result"] == "pass"
-    assert summary["totals"]["conforms"] == TREE_CHECKS
+    assert summary["totals"]["conforms"] == TREE_CHECKS - UNJUDGED
 
 
 def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -266,7 +274,7 @@ def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest
         result = pytester.runpytest(
             artifacts_arg(artifacts), f"--rootdir={pytester.path}", f"-c={pytester.path / 'tox.ini'}"
         )
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     assert (pytester.path / "out" / "evidence.json").is_file()
     assert not (elsewhere / "out").exists()
 
@@ -276,11 +284,11 @@ def test_unhealthy_drift_states_ini_decides_what_fails_runtime_governance(
 ) -> None:
     set_drift_status(manifest, "cooldown")
     root = write_tree(manifest=manifest)
-    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_ITEMS)
+    pytester.runpytest(artifacts_arg(root)).assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
 
     pytester.makeini("[pytest]\ntorghut_unhealthy_drift_states = cooldown drift_detected\n")
     result = pytester.runpytest(artifacts_arg(root))
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM020-runtime-governance-outcome"]
     result.stdout.fnmatch_lines(
         ["TM020 runtime-governance-outcome: runtime-governance must fail because *drift_status is 'cooldown'"]
@@ -370,7 +378,9 @@ def test_two_roots_with_the_same_names_get_distinct_ids(pytester: pytest.Pyteste
     assert len(ids) == len(set(ids)) == 2 * TREE_CHECKS + 1
     assert f"artifacts/{MANIFEST_ID}::TM012-transition-adjacency" in ids
     assert f"artifacts~2/{MANIFEST_ID}::TM012-transition-adjacency" in ids
-    pytester.runpytest(artifacts_arg(first), artifacts_arg(second)).assert_outcomes(passed=2 * TREE_CHECKS + 1)
+    pytester.runpytest(artifacts_arg(first), artifacts_arg(second)).assert_outcomes(
+        passed=2 * (TREE_CHECKS - UNJUDGED) + 1, skipped=2 * UNJUDGED
+    )
 
 
 def test_a_single_manifest_file_is_a_valid_artifacts_path(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -398,12 +408,14 @@ def test_nested_and_flat_layouts_are_both_discovered(pytester: pytest.Pytester, 
         ]
     )
     checks = 3 * MANIFEST_RULES + 2 * (SERIES_RULES + NOTE_RULES)
-    pytester.runpytest(artifacts_arg(flat), artifacts_arg(nested)).assert_outcomes(passed=checks + 1)
+    pytester.runpytest(artifacts_arg(flat), artifacts_arg(nested)).assert_outcomes(
+        passed=checks + 1 - 2 * UNJUDGED, skipped=2 * UNJUDGED
+    )
 
 
 def test_every_item_carries_the_conformance_marker(pytester: pytest.Pytester, artifacts: Path) -> None:
     selected = pytester.runpytest(artifacts_arg(artifacts), "--strict-markers", "-m", "torghut_conformance")
-    selected.assert_outcomes(passed=TREE_ITEMS)
+    selected.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     none = pytester.runpytest(artifacts_arg(artifacts), "--strict-markers", "-m", "not torghut_conformance")
     none.assert_outcomes(deselected=TREE_ITEMS)
     assert none.ret == pytest.ExitCode.NO_TESTS_COLLECTED
@@ -418,7 +430,7 @@ def test_keyword_selects_one_rule(pytester: pytest.Pytester, artifacts: Path) ->
 def test_positional_test_paths_still_run_alongside_artifacts(pytester: pytest.Pytester, artifacts: Path) -> None:
     pytester.makepyfile(test_plain="def test_plain():\n    assert True\n")
     result = pytester.runpytest("test_plain.py", artifacts_arg(artifacts), "-v")
-    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
 
 
@@ -432,7 +444,7 @@ def test_violation_prints_the_domain_failure_text(
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         [
             "TM012 transition-adjacency: transition 4 does not join adjacent phases",
@@ -507,7 +519,7 @@ def test_unreadable_manifest_fails_one_check_and_evaluates_no_other(
     result = pytester.runpytest(artifacts_arg(artifacts), "-rfEs")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     # The manifest's other checks, and the cross-reference of the note naming it, cannot judge.
-    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES, passed=TREE_ITEMS - MANIFEST_RULES - 1)
+    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES + UNJUDGED, passed=TREE_PASSED - MANIFEST_RULES - 1)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM001-top-level-fields"]
     result.stdout.fnmatch_lines(
         [
@@ -572,7 +584,7 @@ def test_broken_note_fails_one_check_and_evaluates_no_other(
     (artifacts / "notes" / "iteration-2.md").write_bytes(content)
     result = pytester.runpytest(artifacts_arg(artifacts))
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(failed=1, skipped=rules_for(kind) - 1, passed=TREE_ITEMS - NOTE_RULES)
+    result.assert_outcomes(failed=1, skipped=rules_for(kind) - 1 + UNJUDGED, passed=TREE_PASSED - NOTE_RULES)
     assert failed_ids(result) == ["notes/iteration-2.md::TN001-note-recognised"]
     result.stdout.fnmatch_lines([f"TN001 note-recognised: cannot check: {reason}", "  artifact: notes/iteration-2.md"])
     result.stdout.no_fnmatch_line("*ERROR collecting*")
@@ -616,7 +628,7 @@ def test_advisory_finding_warns_by_default(
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root))
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, warnings=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, warnings=1)
     result.stdout.fnmatch_lines(
         [
             f"*{MANIFEST_ID}:0: TorghutAdvisoryWarning: TM016 promotion-gate-entries: *",
@@ -631,7 +643,7 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
     drop_promotion_gates(manifest)
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{ADVISORY}")
-    result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
+    result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
@@ -726,15 +738,20 @@ def test_evidence_summary_is_complete_and_written_once(
         "failed": False,
         "run": True,
         "problems": [],
+        "lost_series": [],
     }
     assert summary["selection"]["partial"] is False
+    assert summary["options"]["allow_tracked_notes"] is False
+    assert summary["options"]["notes_ledger"] is None
+    assert summary["opt_outs"] == []
+    assert summary["notes_ledger"] is None
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
-        "conforms": TREE_CHECKS - 1,
+        "conforms": TREE_CHECKS - 1 - UNJUDGED,
         "violations": 1,
         "advisories": 0,
-        "not_evaluated": 0,
+        "not_evaluated": UNJUDGED,
         "waived": 0,
         "errors": 0,
     }
@@ -792,6 +809,7 @@ def test_a_keyword_filtered_run_is_partial_and_never_a_pass(
         "failed": False,
         "run": False,
         "problems": [],
+        "lost_series": [],
     }
     result.stdout.fnmatch_lines(
         [f"This was a partial run: 1 of {TREE_ITEMS} checks selected; it is not evidence of conformance."]
@@ -819,7 +837,7 @@ def test_a_deselected_discovery_test_still_counts_an_empty_directory(pytester: p
     (pytester.path / "empty").mkdir()
     result = pytester.runpytest("--torghut-artifacts=empty", "-k", "not discovery", "--torghut-evidence=e.json")
     summary = json.loads((pytester.path / "e.json").read_text(encoding="utf-8"))
-    assert summary["discovery"] == {"found": {}, "failed": True, "run": False, "problems": []}
+    assert summary["discovery"] == {"found": {}, "failed": True, "run": False, "problems": [], "lost_series": []}
     assert summary["result"] == "incomplete"
     result.stdout.fnmatch_lines(["Discovery found fewer artifacts than required; torghut::discovery was deselected*"])
 
@@ -974,7 +992,7 @@ def test_terminal_summary_uses_plurals(
     many.stdout.fnmatch_lines(
         [
             f"{checks} checks of 5 artifacts against the rollout contract.",
-            f"{checks - 4} checks conformed.",
+            f"{checks - 4 - UNJUDGED} checks conformed.",
             "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failures above.",
             "2 advisory checks warned; rerun with --torghut-strict to make advisories fail.",
         ],
@@ -998,7 +1016,7 @@ def test_terminal_summary_uses_plurals(
 def test_conforming_tree_passes(pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]) -> None:
     result = run(pytester, artifacts_arg(artifacts), xdist=xdist_args)
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
     result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks of 4 artifacts against the rollout contract."])
 
 
@@ -1100,10 +1118,10 @@ def test_live_waiver_reports_the_failure_as_an_xfail_naming_its_owner(
     result = run(pytester, artifacts_arg(root), write_waivers(pytester, waiver_table()), "-rx", xdist=xdist_args)
     assert result.ret == pytest.ExitCode.OK
     # Every check but TM012 passes, as do the discovery and waivers tests.
-    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
     result.stdout.fnmatch_lines(
         [
-            f"{TREE_CHECKS - 1} checks conformed.",
+            f"{TREE_CHECKS - 1 - UNJUDGED} checks conformed.",
             "1 check failed under a waiver; open risks, not passes, until fixed:",
             f"  {TM012_ID} (3 findings) owned by alice@example.com, waiver 1 expires {FUTURE}: {REASON}",
         ],
@@ -1125,7 +1143,7 @@ def test_xfail_strict_does_not_make_a_waived_failure_pass(
     pytester.makeini("[pytest]\nxfail_strict = true\n")
     result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table()))
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
 
 
 def test_runxfail_fails_a_waived_check_with_its_usual_text(
@@ -1154,7 +1172,7 @@ def test_waiver_covers_an_advisory_failure_under_strict(
     option = write_waivers(pytester, waiver_table(rule="TM016"))
     result = pytester.runpytest(artifacts_arg(root), option, "--torghut-strict")
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
     result.stdout.fnmatch_lines([f"  {MANIFEST_ID}::TM016-promotion-gate-entries (1 finding) owned by alice@*"])
 
 
@@ -1216,10 +1234,10 @@ def test_waiver_expires_on_its_date(
     result = pytester.runpytest(artifacts_arg(root), write_waivers(pytester, waiver_table(expires="2026-06-30")))
     if outcome == "xfailed":
         assert result.ret == pytest.ExitCode.OK
-        result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+        result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
         return
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(passed=TREE_ITEMS - 1, failed=2)
+    result.assert_outcomes(passed=TREE_PASSED - 1, skipped=UNJUDGED, failed=2)
     assert failed_ids(result) == [TM012_ID, "torghut::waivers"]
     result.stdout.fnmatch_lines(
         [
@@ -1276,7 +1294,7 @@ def test_xdist_workers_judge_waivers_by_the_controllers_date(
     option = write_waivers(pytester, waiver_table(expires="2001-01-01"))
     result = run(pytester, artifacts_arg(root), option, xdist=["-n", "2"])
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
 
 
 @pytest.mark.parametrize(
@@ -1334,7 +1352,7 @@ def test_waivers_file_in_the_ini_file_is_relative_to_that_file(
             artifacts_arg(root), f"--rootdir={pytester.path}", f"-c={pytester.path / 'tox.ini'}"
         )
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS, xfailed=1)
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED, xfailed=1)
 
 
 def test_missing_waivers_file_from_the_ini_file_names_the_ini_key(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -1425,20 +1443,20 @@ def test_waiver_on_a_conforming_check_leaves_it_passed_and_warns(
     option = write_waivers(pytester, waiver_table())
     result = run(pytester, artifacts_arg(artifacts), option, "--torghut-evidence=evidence.json", xdist=xdist_args)
     assert result.ret == pytest.ExitCode.OK
-    result.assert_outcomes(passed=TREE_ITEMS + 1, warnings=1)
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED, warnings=1)
     result.stdout.fnmatch_lines(
         [
             "*TorghutWaiverWarning: waiver 1 (TM012 on run*/rollout/phase-manifest.json), owned by alice@example.com, "
             "waived no failure in this run: it names 1 check that ran, and none failed; "
             "remove it if stale, or correct its rule or artifact glob",
-            f"{TREE_CHECKS} checks conformed.",
+            f"{TREE_CHECKS - UNJUDGED} checks conformed.",
             "1 waiver waived no failure in this run: waiver 1 owned by alice@example.com; "
             "remove stale waivers or correct their rule or artifact glob.",
         ]
     )
     result.stdout.no_fnmatch_line("*failed under a waiver*")
     summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
-    assert summary["totals"]["conforms"] == TREE_CHECKS
+    assert summary["totals"]["conforms"] == TREE_CHECKS - UNJUDGED
     assert summary["waivers"]["open_risks"] == []
     assert [(w["waiver"], w["checks_ran"]) for w in summary["waivers"]["unmatched"]] == [(1, 1)]
 
@@ -1452,7 +1470,7 @@ def test_waiver_on_a_check_not_evaluated_leaves_it_not_evaluated(
     result = run(pytester, artifacts_arg(artifacts), option, "-rfs", xdist=xdist_args)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     # As without the waiver: TM001 fails with the reason, the manifest's other checks are not evaluated.
-    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES, passed=TREE_ITEMS - MANIFEST_RULES, warnings=1)
+    result.assert_outcomes(failed=1, skipped=MANIFEST_RULES + UNJUDGED, passed=TREE_PASSED - MANIFEST_RULES, warnings=1)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM001-top-level-fields"]
     result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] {MANIFEST_ID}::TM002-schema-version: not evaluated: *"])
     result.stdout.fnmatch_lines(["*waiver 1 (TM002 on *)*waived no failure in this run: it names 1 check that ran*"])
@@ -1482,7 +1500,7 @@ def test_unmatched_waiver_fails_the_run_when_warnings_are_errors(pytester: pytes
     option = write_waivers(pytester, waiver_table())
     result = pytester.runpytest(artifacts_arg(artifacts), option, "-W", f"error::{WAIVER_WARNING}")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         ["1 waiver waived no failure in this run: *. Warning filters make this an error, so the run fails."]
     )

@@ -47,7 +47,9 @@ def test_a_clean_200_run_simulation_passes_the_plugin(clean_tree: Path, pytester
     outcomes = result.parseoutcomes()
     assert result.ret == pytest.ExitCode.OK
     assert outcomes["passed"] > 5000
-    assert set(outcomes) == {"passed"}
+    # Only TN022 (no git work tree) and TN023 (no notes ledger) of each series cannot judge.
+    series = sum(1 for a in discover([clean_tree]) if a.kind == "notes-series")
+    assert outcomes == {"passed": outcomes["passed"], "skipped": 2 * series}
 
 
 def test_the_same_seed_gives_a_byte_identical_tree(clean_tree: Path, tmp_path: Path) -> None:

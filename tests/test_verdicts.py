@@ -16,6 +16,8 @@ from pytest_torghut_rollout.paths import Resolver
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifact
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
+#: The fixture corpus is kept in this repository on purpose: its notes are tracked (TN022).
+CORPUS = "--torghut-allow-tracked-notes"
 NESTED = FIXTURES / "valid" / "nested"
 ROLLBACK_RUN = NESTED / "20260402T101500"
 MANIFEST_RULES = len(REGISTRY.for_kind("manifest"))
@@ -34,7 +36,7 @@ def test_one_run_of_a_nested_root_fails_tm021_naming_the_refs_root_option(pytest
 
 def test_one_run_of_a_nested_root_passes_with_the_root_as_refs_root(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(
-        f"--torghut-artifacts={ROLLBACK_RUN}", f"--torghut-refs-root={NESTED}", "-p", "no:cacheprovider"
+        f"--torghut-artifacts={ROLLBACK_RUN}", f"--torghut-refs-root={NESTED}", "-p", "no:cacheprovider", CORPUS
     )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     assert result.parseoutcomes().get("failed", 0) == 0
@@ -42,7 +44,7 @@ def test_one_run_of_a_nested_root_passes_with_the_root_as_refs_root(pytester: py
 
 def test_refs_root_from_the_ini_file_resolves_against_it(pytester: pytest.Pytester) -> None:
     pytester.makeini(f"[pytest]\ntorghut_refs_root = {NESTED}\n")
-    result = pytester.runpytest(f"--torghut-artifacts={ROLLBACK_RUN}", "-p", "no:cacheprovider")
+    result = pytester.runpytest(f"--torghut-artifacts={ROLLBACK_RUN}", "-p", "no:cacheprovider", CORPUS)
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
 
 
@@ -123,7 +125,9 @@ def test_a_production_tree_without_a_path_map_counts_the_references_it_did_not_f
     pytester: pytest.Pytester,
 ) -> None:
     case = FIXTURES / "conforming" / "absolute-manifest-path-unmapped"
-    result = pytester.runpytest(f"--torghut-artifacts={case}", "-p", "no:cacheprovider", "--torghut-evidence=e.json")
+    result = pytester.runpytest(
+        f"--torghut-artifacts={case}", "-p", "no:cacheprovider", "--torghut-evidence=e.json", CORPUS
+    )
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
     result.stdout.fnmatch_lines(
         ["1 reference resolves outside the artifact trees and was not followed; map production's absolute prefix*"]
@@ -133,7 +137,7 @@ def test_a_production_tree_without_a_path_map_counts_the_references_it_did_not_f
     assert evidence["references_not_followed"]["references"] == [
         "/tmp/torghut/autonomy/20260402T093000/rollout/phase-manifest.json"
     ]
-    assert evidence["totals"]["not_evaluated"] == 1
+    assert evidence["totals"]["not_evaluated"] == 3  # TN008, and TN022 (opted out) and TN023 (no ledger)
 
 
 def test_a_gap_of_twenty_million_is_one_range_found_in_bounded_memory() -> None:

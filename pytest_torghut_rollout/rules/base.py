@@ -11,9 +11,11 @@ from typing import Any
 
 from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from ..layout import DEFAULT_MAX_BYTES
+from ..ledger import Ledger
 from ..model import OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
+from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
 
 #: Findings kept per rule and artifact; the rest are counted in one last finding, up to
 #: MAX_COUNTED, after which the check stops (each finding may cost a file system lookup).
@@ -68,6 +70,12 @@ class CheckContext:
     unhealthy_drift_states: frozenset[str] = frozenset(DEFAULT_UNHEALTHY_DRIFT_STATES)
     max_bytes: int = DEFAULT_MAX_BYTES
     """A referenced file larger than this is not read (as for artifacts)."""
+    allow_tracked_notes: bool = False
+    """Notes may be tracked by git: the run opted out of TN022 (a corpus kept in a repository)."""
+    ledger: Ledger | None = None
+    """The notes ledger of earlier digests, when one was given."""
+    git_timeout: float = GIT_TIMEOUT
+    _tracked: dict[Path, TrackedFiles] = field(default_factory=dict, compare=False, repr=False)
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
     _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
     _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
@@ -104,6 +112,12 @@ class CheckContext:
                     key = (directory, resolved)
                     self._latest[key] = max(number, self._latest.get(key, 0))
         return self._latest.get((series, manifest))
+
+    def tracked_files(self, directory: Path) -> TrackedFiles:
+        """What git tracks directly in ``directory``, asked once per directory."""
+        if directory not in self._tracked:
+            self._tracked[directory] = tracked_files(directory, timeout=self.git_timeout)
+        return self._tracked[directory]
 
     def latest_lane_note(self, series: Path) -> int | None:
         """The highest ``n`` of a lane note in ``series``, if known."""

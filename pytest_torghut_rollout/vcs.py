@@ -1,0 +1,61 @@
+"""Ask git which files of a directory it tracks (no pytest here).
+
+READING.md section 3: notes stay out of source control. git itself is the only judge of
+what it tracks, so it is asked (``git ls-files``), once per directory, with a timeout;
+when it cannot answer (not installed, not a work tree, too slow, refusing the
+repository), the answer says why instead of guessing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Seconds git may take to list a directory's tracked files.
+GIT_TIMEOUT = 10.0
+#: Variables that point git at another repository or index than the directory's own: a run
+#: started from a git hook has them set, and must still ask about the directory it checks.
+_REDIRECTING = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX")
+_NOT_A_WORK_TREE = ("not a git repository", "must be run in a work tree")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrackedFiles:
+    """git's answer for one directory: the names it tracks there, or why it could not say."""
+
+    names: tuple[str, ...] = ()
+    """Files directly in the directory that git tracks (also those deleted from the work tree)."""
+    unknown: str | None = None
+    """Why git gave no answer; None when it did."""
+
+
+def tracked_files(directory: Path, *, timeout: float = GIT_TIMEOUT) -> TrackedFiles:
+    """List what git tracks directly in ``directory`` (``git -C DIR ls-files -z -- .``)."""
+    git = shutil.which("git")
+    if git is None:
+        return TrackedFiles(unknown="git is not installed (not found on PATH): cannot tell what it tracks")
+    env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING}
+    try:
+        done = subprocess.run(
+            [git, "-C", str(directory), "ls-files", "-z", "--", "."],
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return TrackedFiles(unknown=f"git did not answer within {timeout:g} s: cannot tell what it tracks")
+    except OSError as exc:
+        return TrackedFiles(unknown=f"git could not be run: {exc.strerror or exc}")
+    if done.returncode != 0:
+        message = os.fsdecode(done.stderr).strip()
+        if any(text in message for text in _NOT_A_WORK_TREE):
+            return TrackedFiles(unknown="not inside a git work tree")
+        first = message.splitlines()[0] if message else f"exit status {done.returncode}"
+        return TrackedFiles(unknown=f"git could not list what it tracks: {first}")
+    # Paths are relative to the directory; only its own files are of the series.
+    names = (os.fsdecode(p) for p in done.stdout.split(b"\0") if p)
+    return TrackedFiles(names=tuple(sorted(n for n in names if "/" not in n)))
