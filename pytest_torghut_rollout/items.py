@@ -14,9 +14,8 @@ from _pytest._code.code import TerminalRepr
 from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
 from .model import Artifact, Finding, Severity
 from .rules import CheckContext, Rule
-from .settings import Settings
+from .settings import MARKER, Settings
 
-MARKER = "torghut_conformance"
 MAX_VALUE = 120
 
 

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
+from .model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .paths import PathMapError, PathMapping
 
 GROUP = "torghut"
+#: The marker every torghut item carries; ``-m torghut_conformance`` selects the checks.
+MARKER = "torghut_conformance"
 DEFAULT_DOCS = "conformance/rules.md"
 
 

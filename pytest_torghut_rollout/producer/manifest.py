@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..contract import (
-    DEFAULT_UNHEALTHY_DRIFT_STATES,
     EVIDENCE_PATH_KEYS,
     MANIFEST_SCHEMA_VERSION,
     NON_FAILING_STATUSES,
@@ -31,6 +30,7 @@ from ..contract import (
     PhaseStatus,
     SloGate,
 )
+from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .checking import RuleFinding, WriteResult, check_manifest_data
 from .layout import RunPaths
 from .storage import write_atomic

@@ -10,8 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
-from ..model import Artifact, ArtifactKind, Finding, SchemaIssue, Severity
+from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..paths import Resolution, Resolver
 
 RULE_ID = re.compile(r"T[MN][0-9]{3}")
