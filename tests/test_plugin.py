@@ -119,6 +119,21 @@ def test_plugin_stays_idle_without_artifacts(pytester: pytest.Pytester) -> None:
     assert [line for line in collected.outlines if "::" in line] == ["test_plain.py::test_plain"]
 
 
+def test_a_run_without_artifacts_imports_no_checking_machinery(pytester: pytest.Pytester) -> None:
+    # A fresh process: in-process runs would see whatever this suite already imported.
+    pytester.makepyfile(
+        test_modules="""
+        import sys
+
+        def test_only_the_light_plugin_module_is_loaded():
+            assert "pytest_torghut_rollout.plugin" in sys.modules
+            assert [m for m in ("pydantic", "jsonschema", "yaml") if m in sys.modules] == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
