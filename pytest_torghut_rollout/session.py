@@ -34,8 +34,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         resolver=Resolver(artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
     )
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
+    if settings.artifacts_only:
+        # No test paths to collect, so that only the artifacts' items (added later) run.
         config.args = []
     conformance = Conformance(settings)
     config.pluginmanager.register(conformance, "torghut-conformance")

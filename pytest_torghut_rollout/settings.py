@@ -22,6 +22,8 @@ class Settings:
     """Everything the plugin needs to know about this run."""
 
     artifacts: tuple[Path, ...]
+    artifacts_only: bool
+    """Check the artifacts and nothing else: a bare ``pytest --torghut-artifacts=X``."""
     path_map: tuple[PathMapping, ...]
     min_artifacts: int
     strict: bool
@@ -159,6 +161,9 @@ def read_settings(config: pytest.Config) -> Settings | None:
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
     return Settings(
         artifacts=tuple(artifacts),
+        # Only the command line asks for the artifacts alone: the ini key is project
+        # configuration and must not stop the project's own tests (testpaths, cwd) from running.
+        artifacts_only=bool(cli_paths) and config.args_source is not pytest.Config.ArgsSource.ARGS,
         path_map=mappings,
         min_artifacts=min_artifacts,
         strict=bool(option.torghut_strict or config.getini("torghut_strict")),

@@ -419,6 +419,45 @@ def test_positional_test_paths_still_run_alongside_artifacts(pytester: pytest.Py
     result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
 
 
+PLAIN_TEST = "def test_plain():\n    assert True\n"
+
+
+@pytest.mark.parametrize(
+    "ini",
+    [
+        pytest.param("testpaths = tests", id="testpaths"),
+        pytest.param("testpaths = tests\ntorghut_artifacts = artifacts", id="ini-artifacts-too"),
+    ],
+)
+def test_a_bare_command_line_checks_the_artifacts_only(pytester: pytest.Pytester, artifacts: Path, ini: str) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.mkpydir("tests").joinpath("test_plain.py").write_text(PLAIN_TEST, encoding="utf-8")
+    result = pytester.runpytest(artifacts_arg(artifacts), "-v")
+    result.assert_outcomes(passed=TREE_ITEMS)
+    result.stdout.no_fnmatch_line("*test_plain*")
+
+
+def test_ini_artifacts_run_alongside_the_projects_testpaths(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    pytester.makeini("[pytest]\ntestpaths = tests\ntorghut_artifacts = artifacts\n")
+    pytester.mkpydir("tests").joinpath("test_plain.py").write_text(PLAIN_TEST, encoding="utf-8")
+    result = run(pytester, "-v", xdist=xdist_args)
+    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.stdout.fnmatch_lines(["*tests/test_plain.py::test_plain*"])
+    result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks conformed."])
+
+
+def test_ini_artifacts_run_alongside_the_tests_of_the_current_directory(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    pytester.makeini("[pytest]\ntorghut_artifacts = artifacts\n")
+    pytester.makepyfile(test_plain=PLAIN_TEST)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=TREE_ITEMS + 1)
+    result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
+
+
 # -- failure text ------------------------------------------------------------------------------------
 
 
