@@ -6,6 +6,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .items import TorghutAdvisoryWarning
     from .model import Artifact, Finding, Severity
     from .rules import REGISTRY, CheckContext, Rule, check_artifact
 
@@ -18,6 +19,7 @@ __all__ = [
     "Finding",
     "Rule",
     "Severity",
+    "TorghutAdvisoryWarning",
     "__version__",
     "check_artifact",
 ]
@@ -31,6 +33,7 @@ _HOMES: dict[str, str] = {
     "Finding": ".model",
     "Rule": ".rules",
     "Severity": ".model",
+    "TorghutAdvisoryWarning": ".items",
     "check_artifact": ".rules",
 }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import pytest_torghut_rollout
-from pytest_torghut_rollout import model, rules
+from pytest_torghut_rollout import items, model, rules
 
 #: What the checks import; a run without torghut artifacts must not pay for any of it.
 HEAVY_MODULES = ("pydantic", "jsonschema", "yaml")
@@ -40,6 +40,7 @@ def test_every_public_name_is_the_object_of_its_home_module() -> None:
         "Finding": model.Finding,
         "Rule": rules.Rule,
         "Severity": model.Severity,
+        "TorghutAdvisoryWarning": items.TorghutAdvisoryWarning,
         "check_artifact": rules.check_artifact,
     }
     for name, home in homes.items():

@@ -654,12 +654,13 @@ def test_advisory_finding_warns_by_default(
     )
 
 
+@pytest.mark.parametrize("category", ["pytest_torghut_rollout.TorghutAdvisoryWarning", ADVISORY])
 def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], category: str
 ) -> None:
     drop_promotion_gates(manifest)
     root = write_tree(manifest=manifest)
-    result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{ADVISORY}")
+    result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{category}")
     result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
     result.stdout.fnmatch_lines(
         [
