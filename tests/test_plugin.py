@@ -835,6 +835,7 @@ def test_conforming_tree_passes(pytester: pytest.Pytester, artifacts: Path, xdis
     result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks of 4 artifacts against the rollout contract."])
 
 
+@pytest.mark.slow
 def test_violating_tree_fails_the_same_node_ids_with_and_without_xdist(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
 ) -> None:
