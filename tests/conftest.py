@@ -17,6 +17,11 @@ from typing import Any
 
 import pytest
 
+# pytester's in-process runs drop the modules they import, and the plugin imports its checking
+# session only when artifacts are given: loaded once here, every such run shares it instead of
+# importing it (and its classes) anew.
+import pytest_torghut_rollout.session  # noqa: F401
+
 RUN_ID = "57d5a9d770b0e86281e11ac3"
 CANDIDATE_ID = "cand-57d5a9d770b0"
 STAMP = "2026-04-02T09:30:41.507112+00:00"
