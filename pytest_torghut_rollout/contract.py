@@ -57,7 +57,6 @@ PROMOTION_TARGETS: Final[tuple[PromotionTarget, ...]] = get_args(PromotionTarget
 
 NOTE_OUTCOMES: Final[tuple[NoteOutcome, ...]] = get_args(NoteOutcome)
 
-DEFAULT_UNHEALTHY_DRIFT_STATES: Final[tuple[str, ...]] = ("drift_detected", "unhealthy")
 EVIDENCE_PATH_KEYS: Final[tuple[str, ...]] = (
     "rollback_incident_evidence_path",
     "rollback_incident_evidence",

@@ -15,10 +15,9 @@ from _pytest.outcomes import XFailed
 from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
 from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
-from .settings import Settings
+from .settings import MARKER, Settings
 from .waivers import WaiverBook
 
-MARKER = "torghut_conformance"
 MAX_VALUE = 120
 
 

@@ -13,6 +13,10 @@ ArtifactKind = Literal["manifest", "notes-series", "scheduler-note", "lane-note"
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = get_args(ArtifactKind)
 NOTE_KINDS: tuple[ArtifactKind, ...] = ("scheduler-note", "lane-note", "unrecognised-note")
 
+#: ``drift_status`` values that count as unhealthy unless the ini key says otherwise. Kept here,
+#: not in ``contract``, so that registering the plugin's options never imports pydantic.
+DEFAULT_UNHEALTHY_DRIFT_STATES: tuple[str, ...] = ("drift_detected", "unhealthy")
+
 
 class Severity(enum.Enum):
     """How a rule's findings count: ``required`` fails, ``advisory`` warns unless strict."""

@@ -1,28 +1,15 @@
-"""pytest hooks: options, configuration, collection of artifacts, reporting. Thin on purpose."""
+"""pytest hooks: options and configuration. Thin on purpose, and light on purpose.
+
+pytest imports this module (the ``pytest11`` entry point) in every run of the environment,
+so at import time it loads only pytest and the option code. The checking machinery is in
+``session``, imported when ``--torghut-artifacts`` or the ini key ``torghut_artifacts`` is set.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Generator, Sequence
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
-
 import pytest
 
-from ._keys import CONTEXT_KEY, SETTINGS_KEY
-from .allure_report import AllureEvidence
-from .discovery import DiscoveryError, Search, artifact_trees, search
-from .items import MARKER, ArtifactFile, ConformanceItem, Discovery, RunCollector
-from .junit import JunitEvidence
-from .ledger import Ledger, LedgerError, keep, load_ledger
-from .model import Artifact
-from .paths import Resolver
-from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
-from .rules import REGISTRY, CheckContext
-from .schema import FormatCheckerError, date_time_checker
-from .selection import deselection_options
-from .settings import RUN_DATE, Settings, add_options, read_settings
+from .settings import MARKER, add_options, read_settings
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,179 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = read_settings(config)
     if settings is None:
         return
-    try:
-        date_time_checker()
-    except FormatCheckerError as exc:
-        raise pytest.UsageError(f"torghut: {exc}") from exc
-    ledger: Ledger | None = None
-    if settings.notes_ledger is not None:
-        try:
-            ledger = load_ledger(settings.notes_ledger, settings.artifacts)
-        except LedgerError as exc:
-            raise pytest.UsageError(f"torghut: {exc}") from exc
-    config.stash[SETTINGS_KEY] = settings
-    config.stash[CONTEXT_KEY] = CheckContext(
-        resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
-        unhealthy_drift_states=settings.unhealthy_drift_states,
-        max_bytes=settings.max_bytes,
-        allow_tracked_notes=settings.allow_tracked_notes,
-        ledger=ledger,
-    )
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        # `pytest --torghut-artifacts=X` checks X only; name test paths to run tests as well.
-        config.args = []
-    conformance = Conformance(settings)
-    conformance.recorder.selection.options = tuple(deselection_options(config))
-    conformance.recorder.command = tuple(config.invocation_params.args)
-    config.pluginmanager.register(conformance, "torghut-conformance")
-    if config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(XdistSelection(conformance.recorder), "torghut-xdist")
-    config.pluginmanager.register(JunitEvidence(config, conformance.recorder), "torghut-junit")
-    if settings.waivers is not None and config.pluginmanager.hasplugin("xdist") and not hasattr(config, "workerinput"):
-        config.pluginmanager.register(XdistRunDate(settings.waivers.today.isoformat()), "torghut-xdist-date")
-    if config.pluginmanager.hasplugin("html"):
-        config.pluginmanager.register(HtmlEvidence(conformance.recorder), "torghut-html")
-    alluredir = getattr(config.option, "allure_report_dir", None)
-    if config.pluginmanager.hasplugin("allure_pytest") and alluredir:
-        config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
+    # Deferred to here: the checks import pydantic, jsonschema and PyYAML (about half a second).
+    from .session import activate
 
-
-WORKER_OUTPUT = "torghut_collection"
-
-
-class Conformance:
-    """Collection and reporting of one conformance run."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.recorder = EvidenceRecorder(settings)
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_collection_modifyitems(
-        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-    ) -> None:
-        """Add the artifacts' items before -k/-m deselection sees the list."""
-        try:
-            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes), None
-        except DiscoveryError as exc:
-            found, error = Search(), str(exc)
-        artifacts = found.artifacts
-        ledger = config.stash[CONTEXT_KEY].ledger
-        lost: tuple[str, ...] = ()
-        if ledger is not None and ledger.trusted and error is None:
-            gone = ledger.lost_series(a.display for a in artifacts if a.kind == "notes-series")
-            lost = tuple(f"{series} ({_notes(len(entries))} recorded)" for series, entries in gone.items())
-        discovery = Discovery(
-            by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
-            error=error,
-            problems=tuple(found.problems),
-            lost=lost,
-        )
-        self.recorder.take_discovery(discovery)
-        # A collector of its own, so the discovery test is counted and reported like the rest.
-        status = RunCollector.from_parent(
-            session, name="torghut", nodeid="torghut", discovery=discovery, waivers=self.settings.waivers
-        )
-        ours: list[pytest.Item] = list(session.genitems(status))
-        context = config.stash[CONTEXT_KEY]
-        for artifact in artifacts:
-            context.remember(artifact)
-            ours.extend(session.genitems(self._collector(session, artifact)))
-        items.extend(ours)
-        self.recorder.selection.collected += len(ours)
-        self.recorder.selection.seen = True
-
-    def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
-        """Count the checks that -k, -m, --deselect, --lf or another plugin took out of the run."""
-        self.recorder.selection.deselected += sum(isinstance(item, ConformanceItem) for item in items)
-
-    def _collector(self, session: pytest.Session, artifact: Artifact) -> ArtifactFile:
-        rules = REGISTRY.for_kind(artifact.kind, opt_ins=self.settings.opt_ins)
-        return ArtifactFile.from_parent(
-            session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules
-        )
-
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Give each torghut report its evidence (properties, html extras)."""
-        report = yield
-        enrich_report(item, report)
-        return report
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Record results where reports arrive (the controller under xdist)."""
-        self.recorder.record(report)
-
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """Once, on the controller: warn of unmatched waivers, extend the notes ledger after a
-        passing run, write the evidence. A worker sends the controller what it collected instead.
-        """
-        workeroutput: dict[str, Any] | None = getattr(session.config, "workeroutput", None)
-        if workeroutput is not None:
-            workeroutput[WORKER_OUTPUT] = self.recorder.selection.as_output() | {
-                "discovery": self.recorder.discovery,
-                "discovery_failed": self.recorder.discovery_failed,
-                "discovery_problems": self.recorder.discovery_problems,
-            }
-            return
-        ran = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-        if ran and not session.config.option.collectonly:
-            self.recorder.warn_unmatched()
-            if self.recorder.unmatched_is_error and session.exitstatus == pytest.ExitCode.OK:
-                session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        ledger = session.config.stash[CONTEXT_KEY].ledger
-        if ledger is not None:
-            self.recorder.ledger = keep(
-                ledger,
-                passed=session.exitstatus == pytest.ExitCode.OK,
-                series=self.recorder.ledger_series(),
-                notes=self.recorder.note_digests(),
-                now=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-        if self.settings.evidence_path is not None:
-            self.recorder.write(self.settings.evidence_path, int(session.exitstatus))
-
-    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
-        """One sentence per outcome, ending in the next step."""
-        if terminalreporter.config.option.collectonly:
-            return  # nothing ran: "0 checks of 0 artifacts" would be wrong
-        terminalreporter.section("torghut rollout conformance")
-        for line in self.recorder.summary_lines():
-            terminalreporter.write_line(line)
-        if self.settings.evidence_path is not None:
-            terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
-
-
-class XdistSelection:
-    """On an xdist controller, which collects nothing, take what the workers collected."""
-
-    def __init__(self, recorder: EvidenceRecorder) -> None:
-        self.recorder = recorder
-
-    def pytest_testnodedown(self, node: Any, error: object) -> None:
-        """Adopt the first worker's selection counts and discovery (every worker collects the same)."""
-        output = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT)
-        if output is None or self.recorder.selection.seen:
-            return
-        self.recorder.selection.take_output(output)
-        if not self.recorder.discovery_reported:
-            self.recorder.discovery = dict(output["discovery"])
-            self.recorder.discovery_failed = bool(output["discovery_failed"])
-            self.recorder.discovery_problems = list(output.get("discovery_problems", []))
-
-
-class XdistRunDate:
-    """Hand the controller's date to every xdist worker: a waiver expires for the whole run at once."""
-
-    def __init__(self, today: str) -> None:
-        self.today = today
-
-    def pytest_configure_node(self, node: Any) -> None:
-        """Put the run's date into the worker's input."""
-        node.workerinput[RUN_DATE] = self.today
-
-
-def _notes(count: int) -> str:
-    return f"{count} note" if count == 1 else f"{count} notes"
+    activate(config, settings)

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from . import waivers as waiver_file
-from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .layout import DEFAULT_MAX_BYTES, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, is_artifact_file
-from .model import CHECK_REFS
+from .model import CHECK_REFS, DEFAULT_UNHEALTHY_DRIFT_STATES
 from .paths import PathMapError, PathMapping
-from .rules import REGISTRY
 from .waivers import WaiverBook, WaiverFileError, load_waivers
 
 GROUP = "torghut"
+#: The marker every torghut item carries; ``-m torghut_conformance`` selects the checks.
+MARKER = "torghut_conformance"
 DEFAULT_DOCS = ""
 """No documentation site: ``see:`` names the installed command that prints the rule."""
 RULE_COMMAND = "torghut-rollout rules"
@@ -30,6 +30,8 @@ class Settings:
     """Everything the plugin needs to know about this run."""
 
     artifacts: tuple[Path, ...]
+    artifacts_only: bool
+    """Check the artifacts and nothing else: a bare ``pytest --torghut-artifacts=X``."""
     refs_roots: tuple[Path, ...] = ()
     """Where references inside artifacts may resolve; empty: the artifacts paths themselves."""
     path_map: tuple[PathMapping, ...]
@@ -283,6 +285,9 @@ def read_settings(config: pytest.Config) -> Settings | None:
     return Settings(
         artifacts=tuple(artifacts),
         refs_roots=tuple(refs_roots),
+        # Only the command line asks for the artifacts alone: the ini key is project
+        # configuration and must not stop the project's own tests (testpaths, cwd) from running.
+        artifacts_only=bool(cli_paths) and config.args_source is not pytest.Config.ArgsSource.ARGS,
         path_map=mappings,
         min_artifacts=min_artifacts,
         strict=bool(option.torghut_strict or config.getini("torghut_strict")),
@@ -310,6 +315,8 @@ def _read_waivers(config: pytest.Config) -> WaiverBook | None:
     path = Path(given) if given else next(iter(ini), None)
     if path is None:
         return None
+    from .rules import REGISTRY  # the rule registry is heavy: only an active run reads waivers
+
     try:
         return load_waivers(path, today=run_date(config), rules=REGISTRY)
     except WaiverFileError as exc:

@@ -1,10 +1,16 @@
-"""Shared fixtures: a small conforming artifact tree built from dicts, and xdist variants."""
+"""Shared fixtures: a small conforming artifact tree built from dicts, and xdist variants.
+
+Also the test tiers: tests marked ``slow`` (over about a second: the wheel build, the
+simulations, property tests, xdist runs) are skipped unless ``--run-slow`` is given or
+``-m`` names the marker; CI runs both tiers.
+"""
 
 from __future__ import annotations
 
 import copy
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -13,6 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+# pytester's in-process runs drop the modules they import, and the plugin imports its checking
+# session only when artifacts are given: loaded once here, every such run shares it instead of
+# importing it (and its classes) anew.
+import pytest_torghut_rollout.session  # noqa: F401
 
 RUN_ID = "57d5a9d770b0e86281e11ac3"
 CANDIDATE_ID = "cand-57d5a9d770b0"
@@ -161,6 +172,44 @@ Git = Callable[..., "subprocess.CompletedProcess[str]"]
 GIT = shutil.which("git")
 NO_GIT = "git is not installed: this test needs a git repository built at test time"
 
+SLOW_SKIP_REASON = "slow: run with --run-slow (or -m slow)"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add ``--run-slow``, which runs the tests marked ``slow`` as well."""
+    parser.addoption(
+        "--run-slow",
+        action="store_true",
+        default=False,
+        help="also run tests marked slow (wheel build, simulations, property tests, xdist runs). Default: skip them.",
+    )
+
+
+def _selects_slow(config: pytest.Config) -> bool:
+    # An -m expression that names the marker (-m slow, -m "not slow") decides on its own;
+    # skipping on top of it would turn "-m slow" into a run of skips.
+    return re.search(r"\bslow\b", config.option.markexpr or "") is not None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which test tier runs, so that a fast run never passes for a full one."""
+    if config.getoption("--run-slow"):
+        return "slow tests: included (--run-slow)"
+    if _selects_slow(config):
+        return "slow tests: as -m selects them"
+    return "slow tests: skipped; --run-slow (or -m slow) runs them"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``slow`` unless ``--run-slow`` is given or ``-m`` names the marker."""
+    if config.getoption("--run-slow") or _selects_slow(config):
+        return
+    # Skipped rather than deselected: naming a slow test by its node id then says why it did not run.
+    skip = pytest.mark.skip(reason=SLOW_SKIP_REASON)
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
 
 @pytest.fixture
 def manifest() -> dict[str, Any]:
@@ -212,7 +261,7 @@ def trees_outside_git(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None
         yield
 
 
-@pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist")])
+@pytest.fixture(params=[pytest.param([], id="serial"), pytest.param(["-n", "2"], id="xdist", marks=pytest.mark.slow)])
 def xdist_args(request: pytest.FixtureRequest) -> list[str]:
     """Extra arguments running the inner pytest without and with two xdist workers."""
     return list(request.param)

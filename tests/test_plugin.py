@@ -126,6 +126,21 @@ def test_plugin_stays_idle_without_artifacts(pytester: pytest.Pytester) -> None:
     assert [line for line in collected.outlines if "::" in line] == ["test_plain.py::test_plain"]
 
 
+def test_a_run_without_artifacts_imports_no_checking_machinery(pytester: pytest.Pytester) -> None:
+    # A fresh process: in-process runs would see whatever this suite already imported.
+    pytester.makepyfile(
+        test_modules="""
+        import sys
+
+        def test_only_the_light_plugin_module_is_loaded():
+            assert "pytest_torghut_rollout.plugin" in sys.modules
+            assert [m for m in ("pydantic", "jsonschema", "yaml") if m in sys.modules] == []
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
 def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--help")
     result.stdout.fnmatch_lines(
@@ -434,6 +449,45 @@ def test_positional_test_paths_still_run_alongside_artifacts(pytester: pytest.Py
     result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
 
 
+PLAIN_TEST = "def test_plain():\n    assert True\n"
+
+
+@pytest.mark.parametrize(
+    "ini",
+    [
+        pytest.param("testpaths = tests", id="testpaths"),
+        pytest.param("testpaths = tests\ntorghut_artifacts = artifacts", id="ini-artifacts-too"),
+    ],
+)
+def test_a_bare_command_line_checks_the_artifacts_only(pytester: pytest.Pytester, artifacts: Path, ini: str) -> None:
+    pytester.makeini(f"[pytest]\n{ini}\n")
+    pytester.mkpydir("tests").joinpath("test_plain.py").write_text(PLAIN_TEST, encoding="utf-8")
+    result = pytester.runpytest(artifacts_arg(artifacts), "-v")
+    result.assert_outcomes(passed=TREE_PASSED, skipped=UNJUDGED)
+    result.stdout.no_fnmatch_line("*test_plain*")
+
+
+def test_ini_artifacts_run_alongside_the_projects_testpaths(
+    pytester: pytest.Pytester, artifacts: Path, xdist_args: list[str]
+) -> None:
+    pytester.makeini("[pytest]\ntestpaths = tests\ntorghut_artifacts = artifacts\n")
+    pytester.mkpydir("tests").joinpath("test_plain.py").write_text(PLAIN_TEST, encoding="utf-8")
+    result = run(pytester, "-v", xdist=xdist_args)
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED)
+    result.stdout.fnmatch_lines(["*tests/test_plain.py::test_plain*"])
+    result.stdout.fnmatch_lines([f"{TREE_CHECKS - UNJUDGED} checks conformed."])
+
+
+def test_ini_artifacts_run_alongside_the_tests_of_the_current_directory(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    pytester.makeini("[pytest]\ntorghut_artifacts = artifacts\n")
+    pytester.makepyfile(test_plain=PLAIN_TEST)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=TREE_PASSED + 1, skipped=UNJUDGED)
+    result.stdout.fnmatch_lines(["test_plain.py::test_plain PASSED*"])
+
+
 # -- failure text ------------------------------------------------------------------------------------
 
 
@@ -637,12 +691,13 @@ def test_advisory_finding_warns_by_default(
     )
 
 
+@pytest.mark.parametrize("category", ["pytest_torghut_rollout.TorghutAdvisoryWarning", ADVISORY])
 def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], category: str
 ) -> None:
     drop_promotion_gates(manifest)
     root = write_tree(manifest=manifest)
-    result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{ADVISORY}")
+    result = pytester.runpytest(artifacts_arg(root), "-W", f"error::{category}")
     result.assert_outcomes(failed=1, passed=TREE_PASSED - 1, skipped=UNJUDGED)
     result.stdout.fnmatch_lines(
         [
@@ -1020,6 +1075,7 @@ def test_conforming_tree_passes(pytester: pytest.Pytester, artifacts: Path, xdis
     result.stdout.fnmatch_lines([f"{TREE_CHECKS} checks of 4 artifacts against the rollout contract."])
 
 
+@pytest.mark.slow
 def test_violating_tree_fails_the_same_node_ids_with_and_without_xdist(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
 ) -> None:

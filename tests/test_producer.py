@@ -359,6 +359,7 @@ _APPENDER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_appending_200_notes_each_lose_and_overwrite_nothing(tmp_path: Path) -> None:
     go = tmp_path / "go"
     root = tmp_path / "tree"

@@ -41,6 +41,7 @@ def clean_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_clean_200_run_simulation_passes_the_plugin(clean_tree: Path, pytester: pytest.Pytester) -> None:
     assert json.loads((clean_tree / FAULTS_FILE).read_text()) == []
     result = pytester.runpytest(f"--torghut-artifacts={clean_tree}")
@@ -52,6 +53,7 @@ def test_a_clean_200_run_simulation_passes_the_plugin(clean_tree: Path, pytester
     assert outcomes == {"passed": outcomes["passed"], "skipped": 2 * series}
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_a_byte_identical_tree(clean_tree: Path, tmp_path: Path) -> None:
     simulate(SimulationOptions(runs=200, seed=7, out=tmp_path / "again"))
     again = _files(tmp_path / "again")
@@ -62,6 +64,7 @@ def test_the_same_seed_gives_a_byte_identical_tree(clean_tree: Path, tmp_path: P
     assert _files(tmp_path / "seven") != _files(tmp_path / "eight")
 
 
+@pytest.mark.slow
 def test_the_simulation_mixes_every_realistic_case(clean_tree: Path) -> None:
     artifacts = discover([clean_tree])
     notes = [a.data for a in artifacts if a.kind == "scheduler-note"]
@@ -91,6 +94,7 @@ def test_the_simulation_mixes_every_realistic_case(clean_tree: Path) -> None:
     assert EPOCH + timedelta(minutes=5) <= stamps[0] <= stamps[-1] <= EPOCH + timedelta(minutes=46 * 200)
 
 
+@pytest.mark.slow
 def test_faults_fail_exactly_the_tests_faults_json_lists(tmp_path: Path, pytester: pytest.Pytester) -> None:
     out = tmp_path / "t"
     assert main(["simulate", "--runs", "200", "--seed", "7", "--out", str(out), "--faults", "20"]) == EXIT_OK
@@ -103,6 +107,7 @@ def test_faults_fail_exactly_the_tests_faults_json_lists(tmp_path: Path, pyteste
     assert passed > 5000
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("layout", "note_format", "extra"),
     [
@@ -123,6 +128,7 @@ def test_other_layouts_fail_exactly_as_declared_too(
     assert len(failed) >= 8
 
 
+@pytest.mark.slow
 def test_retention_keeps_notes_and_incidents_but_prunes_old_runs(tmp_path: Path, pytester: pytest.Pytester) -> None:
     result = simulate(SimulationOptions(runs=60, seed=3, out=tmp_path / "t", retain=4))
     runs = sorted(p.name for p in (tmp_path / "t").iterdir() if p.name[:1].isdigit())

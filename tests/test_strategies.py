@@ -52,6 +52,7 @@ def test_every_producer_manifest_has_zero_findings(manifest: PhaseManifest) -> N
         assert check_artifact(artifact, CheckContext(resolver=Resolver([Path(tmp)]))) == {}
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(note=scheduler_notes(), fmt=st.sampled_from(NOTE_FORMATS), n=st.integers(1, 10_000))
 def test_every_producer_note_has_zero_findings(note: SchedulerNote, fmt: NoteFormat, n: int) -> None:
@@ -64,6 +65,7 @@ def test_every_producer_note_has_zero_findings(note: SchedulerNote, fmt: NoteFor
         assert check_artifact(artifact, CheckContext(resolver=Resolver([Path(tmp)]))) == {}
 
 
+@pytest.mark.slow
 @TREES
 @given(scenario=scenarios(prefixes=(None, PREFIX)))
 def test_every_producer_tree_has_zero_findings_even_with_strict_refs(scenario: Scenario) -> None:
@@ -73,6 +75,7 @@ def test_every_producer_tree_has_zero_findings_even_with_strict_refs(scenario: S
         assert _failing(Path(tmp), scenario, ("torghut_check_refs",)) == set()
 
 
+@pytest.mark.slow
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     mutation=mutations(),
@@ -106,6 +109,7 @@ def _base_scenario() -> Scenario:
     return Scenario(cycles=cycles)
 
 
+@pytest.mark.slow
 def test_mutations_kill_every_rule_of_the_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = tmp_path / "base"
     scenario = _base_scenario()

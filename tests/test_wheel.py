@@ -14,6 +14,9 @@ REPO = Path(__file__).parent.parent
 FIXTURES = REPO / "fixtures"
 ALLOW_TRACKED = "--torghut-allow-tracked-notes"
 
+# Building the wheel and a virtual environment takes 15-30 s: the slow tier.
+pytestmark = pytest.mark.slow
+
 
 def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=env, check=False)

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..contract import (
-    DEFAULT_UNHEALTHY_DRIFT_STATES,
     EVIDENCE_PATH_KEYS,
     MANIFEST_SCHEMA_VERSION,
     NON_FAILING_STATUSES,
@@ -31,7 +30,8 @@ from ..contract import (
     PhaseStatus,
     SloGate,
 )
-from .checking import RuleFinding, WriteResult, check_manifest_data
+from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES
+from .checking import WriteResult, check_manifest_data
 from .layout import RunPaths
 from .storage import write_atomic
 
@@ -318,11 +318,6 @@ def manifest_data(manifest: PhaseManifest) -> dict[str, Any]:
 def dumps_manifest(manifest: PhaseManifest) -> str:
     """Serialise deterministically: sorted keys, two-space indent, trailing newline."""
     return json.dumps(manifest_data(manifest), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def check_manifest(manifest: PhaseManifest, paths: RunPaths, *, opt_ins: Sequence[str] = ()) -> tuple[RuleFinding, ...]:
-    """Check the manifest as it would be written; raise ContractViolationError on required findings."""
-    return check_manifest_data(manifest_data(manifest), paths.manifest_path, paths.tree, opt_ins=opt_ins)
 
 
 def write_manifest(manifest: PhaseManifest, paths: RunPaths, *, opt_ins: Sequence[str] = ()) -> WriteResult:

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contract import DEFAULT_UNHEALTHY_DRIFT_STATES
 from ..layout import DEFAULT_MAX_BYTES
 from ..ledger import Ledger
-from ..model import OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
+from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
 from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
