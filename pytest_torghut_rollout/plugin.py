@@ -14,7 +14,7 @@ from .model import Artifact
 from .paths import Resolver
 from .reporting import AllureEvidence, EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
-from .schema import FormatCheckerError, date_time_checker
+from .schema import FormatCheckerError, ensure_date_time_checks
 from .settings import Settings, add_options, read_settings
 
 
@@ -30,7 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if settings is None:
         return
     try:
-        date_time_checker()
+        ensure_date_time_checks()
     except FormatCheckerError as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
     config.stash[SETTINGS_KEY] = settings
