@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from pytest_torghut_rollout import discovery
+from pytest_torghut_rollout.contract import SchedulerNote
 from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
 from pytest_torghut_rollout.model import Artifact
 from pytest_torghut_rollout.mutations import Mutation, candidates
@@ -34,6 +35,8 @@ from pytest_torghut_rollout.producer import (
     build_note,
     manifest_data,
     note_fields,
+    notes,
+    render_note,
     write_scenario,
 )
 from pytest_torghut_rollout.schema import SchemaKind, compiled_verdict, manifest_issues, note_issues, reference_only
@@ -288,6 +291,35 @@ def test_front_matter_parses_the_same_with_libyaml_and_pyyaml(front: str) -> Non
     outcome = "error" if reference.error else "parsed"
     event(f"front matter {outcome}, " + ("screened to PyYAML" if screened else "libyaml first"))
     assert _seen(fast) == _seen(reference)
+
+
+#: Text around what libyaml's emitter may write: YAML indicators, number- and date-like words,
+#: long words that wrap, control and non-ASCII characters.
+EMITTED_TEXT = st.one_of(
+    st.lists(
+        st.sampled_from(
+            [
+                *" abcXYZ019-:?[]{},#&*!|>'\"%@`.\\~=+_/\t\n\x85\u2028\u00e9\U0001f600",
+                *("  ", ": ", " #", "- ", "null", "~", "yes", "No", "1e3", "0x1f", "1_000", ".inf", "2026-04-02"),
+                *("12:30", "<<", "---", "...", "a" * 40, "word " * 10, "x" * 90),
+            ]
+        ),
+        max_size=30,
+    ).map("".join),
+    st.text(max_size=100),
+)
+KEYS = st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,70}", fullmatch=True), st.text(max_size=10))
+
+
+@DIFFERENTIAL
+@given(note=scheduler_notes(), reason=EMITTED_TEXT, error=EMITTED_TEXT, extra=st.dictionaries(KEYS, EMITTED_TEXT))
+def test_notes_are_written_byte_for_byte_alike_with_libyaml_and_pyyaml(
+    note: SchedulerNote, reason: str, error: str, extra: dict[str, str]
+) -> None:
+    changed = note.model_copy(update={"reason": reason or "x", "error": error, "throughput": extra or None})
+    fast, reference = _both(lambda: render_note(changed))
+    event("libyaml writes" if notes._libyaml_writes_alike(note_fields(changed)) else "PyYAML writes")
+    assert fast == reference
 
 
 @TREES
