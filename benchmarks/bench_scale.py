@@ -13,6 +13,7 @@ machine), each in a fresh process:
 - floor: a conftest-only plugin in a temporary directory that creates the same number of
   collectors, each with the same number of no-op ``pytest.Item``s: what pytest itself costs;
 - both again with ``-n 2`` when pytest-xdist is installed;
+- with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
 - check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
   over every manifest of the tree, when it is installed.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -98,11 +100,11 @@ class Run:
     maxrss_kib: int
 
 
-def measure(command: list[str], cwd: Path) -> Run:
-    """Run ``command`` under the wrapper and return its wall time and peak RSS."""
-    done = subprocess.run(
-        [sys.executable, "-c", WRAPPER, str(cwd), *command], capture_output=True, text=True, check=True
-    )
+def measure(command: list[str], cwd: Path, package: Path | None = None) -> Run:
+    """Run ``command`` under the wrapper (importing the package from ``package`` if given)."""
+    env = dict(os.environ, PYTHONPATH=str(package)) if package is not None else None
+    wrapped = [sys.executable, "-c", WRAPPER, str(cwd), *command]
+    done = subprocess.run(wrapped, capture_output=True, text=True, check=True, env=env)
     raw = json.loads(done.stdout.strip().splitlines()[-1])
     return Run(code=raw["code"], wall=raw["wall"], maxrss_kib=raw["maxrss_kib"])
 
@@ -164,6 +166,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
+    parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
     args = parser.parse_args()
     xdist = importlib.util.find_spec("xdist") is not None
     cjs = shutil.which("check-jsonschema")
@@ -183,6 +186,8 @@ def main() -> int:
                 "plugin": ([*pytest, f"--torghut-artifacts={tree}"], tree.parent),
                 "floor": ([*pytest, str(floor)], floor),
             }
+            if args.before is not None:
+                modes["plugin before"] = modes["plugin"]
             if xdist:
                 modes["plugin -n 2"] = ([*modes["plugin"][0], "-n", "2"], tree.parent)
                 modes["floor -n 2"] = ([*modes["floor"][0], "-n", "2"], floor)
@@ -191,7 +196,8 @@ def main() -> int:
             samples: dict[str, list[Run]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
                 for mode, (command, cwd) in modes.items():
-                    samples[mode].append(measure(command, cwd))
+                    package = args.before.resolve() if mode == "plugin before" and args.before else None
+                    samples[mode].append(measure(command, cwd, package))
             for mode, runs in samples.items():
                 count = len(manifests) if mode == "check-jsonschema" else items
                 rows.append(
@@ -210,7 +216,7 @@ def main() -> int:
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         same = {r.mode: r for r in rows if r.size == row.size}
-        base = row.mode.removesuffix(" (collect)").removesuffix(" -n 2")
+        base = row.mode.removesuffix(" (collect)").removesuffix(" -n 2").removesuffix(" before")
         suffix = " (collect)" if row.mode.endswith(" (collect)") else ""
         xdist_mode = " -n 2" in row.mode
         floor_row = same.get(("floor -n 2" if xdist_mode else "floor") + suffix)
