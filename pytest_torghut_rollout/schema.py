@@ -4,15 +4,25 @@ The schemas are generated from the pydantic models in ``contract``. ``date-time`
 is checked by this package's own RFC 3339 grammar (``timestamps``), never by whatever
 jsonschema finds installed: its default checker accepts a trailing newline and
 refuses leap seconds, and passes everything when ``rfc3339-validator`` is missing.
+
+A compiled validator (jsonschema-rs, given the same ``date-time`` function) decides
+first; only a document it rejects goes through the pure-Python jsonschema, whose errors
+are what the rules report. It decides only documents made of JSON's own types (``dict``,
+``list``, ``str``, ``int``, ``float``, ``bool``, ``None``, nothing deeper than
+``MAX_DEPTH``): it would take a ``Decimal`` for an integer or a tuple for an array,
+which the reference path refuses. A differential test holds the two verdicts equal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, relevance
 
@@ -20,9 +30,35 @@ from .contract import manifest_schema, note_schema
 from .model import SchemaIssue, pointer, show
 from .timestamps import is_rfc3339
 
+SchemaKind = Literal["manifest", "note"]
+#: Deeper documents never reach the compiled validator (discovery refuses them anyway).
+MAX_DEPTH = 100
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+#: Date-times the grammar refuses (an impossible date, no offset, a trailing newline) and
+#: one it allows (a leap second): each validator is proven on them before it is used.
+_WRONG_DATE_TIMES = ("2026-02-30T10:00:00Z", "2026-02-28T10:00:00", "2026-02-28T10:00:00Z\n")
+_LEAP_SECOND = "2026-02-28T23:59:60Z"
+
+_REFERENCE_ONLY: ContextVar[bool] = ContextVar("torghut_reference_only", default=False)
+
 
 class FormatCheckerError(RuntimeError):
     """jsonschema cannot check RFC 3339 date-times in this environment."""
+
+
+@contextmanager
+def reference_only() -> Iterator[None]:
+    """Within the block, validate (and parse front matter) with the pure-Python reference paths only."""
+    token = _REFERENCE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _REFERENCE_ONLY.reset(token)
+
+
+def fast_paths_enabled() -> bool:
+    """False inside ``reference_only()``: the differential test's reference run."""
+    return not _REFERENCE_ONLY.get()
 
 
 @cache
@@ -30,32 +66,84 @@ def date_time_checker() -> FormatChecker:
     """Return a format checker whose ``date-time`` is RFC 3339, proven on known cases."""
     checker = FormatChecker(formats=())
     checker.checks("date-time")(is_rfc3339)
-    wrong = ("2026-02-30T10:00:00Z", "2026-02-28T10:00:00", "2026-02-28T10:00:00Z\n")
-    if any(checker.conforms(value, "date-time") for value in wrong) or not checker.conforms(
-        "2026-02-28T23:59:60Z", "date-time"
+    if any(checker.conforms(value, "date-time") for value in _WRONG_DATE_TIMES) or not checker.conforms(
+        _LEAP_SECOND, "date-time"
     ):
         raise FormatCheckerError("the date-time format check does not follow RFC 3339 here")
     return checker
 
 
-@cache
-def _manifest_validator() -> Draft202012Validator:
-    return Draft202012Validator(manifest_schema(), format_checker=date_time_checker())
+def ensure_date_time_checks() -> None:
+    """Raise FormatCheckerError unless both validators check ``date-time`` as RFC 3339."""
+    date_time_checker()
+    _compiled("manifest")
 
 
 @cache
-def _note_validator() -> Draft202012Validator:
-    return Draft202012Validator(note_schema(), format_checker=date_time_checker())
+def _compiled(kind: SchemaKind) -> jsonschema_rs.Draft202012Validator:
+    validator = jsonschema_rs.Draft202012Validator(
+        manifest_schema() if kind == "manifest" else note_schema(),
+        formats={"date-time": is_rfc3339},
+        validate_formats=True,
+    )
+    probe = jsonschema_rs.Draft202012Validator(
+        {"format": "date-time"}, formats={"date-time": is_rfc3339}, validate_formats=True
+    )
+    if any(probe.is_valid(value) for value in _WRONG_DATE_TIMES) or not probe.is_valid(_LEAP_SECOND):
+        raise FormatCheckerError("the compiled validator's date-time check does not follow RFC 3339 here")
+    return validator
+
+
+@cache
+def _reference(kind: SchemaKind) -> Draft202012Validator:
+    schema = manifest_schema() if kind == "manifest" else note_schema()
+    return Draft202012Validator(schema, format_checker=date_time_checker())
 
 
 def manifest_issues(data: Any) -> tuple[SchemaIssue, ...]:
     """Return every structural error of a manifest document."""
-    return tuple(_issues(_manifest_validator().iter_errors(data)))
+    return _validate("manifest", data)
 
 
 def note_issues(data: Any) -> tuple[SchemaIssue, ...]:
     """Return every structural error of a scheduler note's fields."""
-    return tuple(_issues(_note_validator().iter_errors(data)))
+    return _validate("note", data)
+
+
+def compiled_verdict(kind: SchemaKind, data: Any) -> bool | None:
+    """The compiled validator's verdict alone: True valid, False invalid, None when it does not decide."""
+    if not _json_data(data):
+        return None
+    try:
+        return _compiled(kind).is_valid(data)
+    except ValueError:
+        # A value it cannot convert: the reference path decides.
+        return None
+
+
+def _validate(kind: SchemaKind, data: Any) -> tuple[SchemaIssue, ...]:
+    if fast_paths_enabled() and compiled_verdict(kind, data):
+        return ()
+    return tuple(_issues(_reference(kind).iter_errors(data)))
+
+
+def _json_data(data: Any) -> bool:
+    """True when ``data`` is made of JSON's own types only, at most ``MAX_DEPTH`` levels deep."""
+    level = [data]
+    for _ in range(MAX_DEPTH):
+        below: list[Any] = []
+        for value in level:
+            kind = type(value)
+            if kind is dict:
+                below.extend(value.values())
+            elif kind is list:
+                below.extend(value)
+            elif kind not in _JSON_SCALARS:
+                return False
+        if not below:
+            return True
+        level = below
+    return False
 
 
 #: Structural errors listed per artifact; a document with more (200,000 refs that are

@@ -23,7 +23,7 @@ from .discovery import discover
 from .model import Artifact
 from .mutations import MUTATIONS, Mutation, candidates
 from .producer import LANE_PHASES, CycleSpec, Layout, NoteFormat, Scenario, write_scenario
-from .producer.storage import write_atomic
+from .producer.storage import scratch_writes, write_atomic
 
 FAULTS_FILE = "faults.json"
 EPOCH = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
@@ -187,10 +187,13 @@ def simulate(options: SimulationOptions) -> SimulationResult:
         prefix=options.prefix,
     )
     out.mkdir(parents=True, exist_ok=True)
-    result = write_scenario(scenario, out)
-    faults = inject_faults(out, options.faults, options.seed) if options.faults else ()
-    body = json.dumps([f.as_dict() for f in faults], indent=2, sort_keys=True) + "\n"
-    write_atomic(out / FAULTS_FILE, body.encode("utf-8"))
+    # A simulated tree is rebuilt from its seed, never recovered after a crash, and written by
+    # this process alone: no fsyncs, no listing of the notes series before each note.
+    with scratch_writes():
+        result = write_scenario(scenario, out)
+        faults = inject_faults(out, options.faults, options.seed) if options.faults else ()
+        body = json.dumps([f.as_dict() for f in faults], indent=2, sort_keys=True) + "\n"
+        write_atomic(out / FAULTS_FILE, body.encode("utf-8"))
     return SimulationResult(
         root=out,
         cycles=len(scenario.cycles),

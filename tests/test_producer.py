@@ -39,6 +39,7 @@ from pytest_torghut_rollout.producer import (
     manifest_data,
     read_manifest,
     run_cycle,
+    scratch_writes,
     update_manifest,
     write_atomic,
     write_manifest,
@@ -340,33 +341,74 @@ def test_an_existing_note_is_never_overwritten(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["iteration-1.md"]  # no temporary left behind
 
 
+def test_scratch_writes_skip_fsync_and_production_writes_keep_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    tree = ArtifactTree(root=tmp_path)
+    with scratch_writes():
+        write_atomic(tmp_path / "scratch.json", b"{}\n")
+        write_note(_note(), tree.notes_dir, tree)
+    assert synced == []
+    write_atomic(tmp_path / "durable.json", b"{}\n")
+    assert len(synced) == 2  # the file, then its directory
+    write_note(_note(), tree.notes_dir, tree)
+    assert len(synced) == 4
+    assert sorted(p.name for p in tree.notes_dir.iterdir()) == ["iteration-1.md", "iteration-2.md"]
+
+
+def test_scratch_numbering_goes_on_from_its_own_note_and_lists_the_series_when_raced(tmp_path: Path) -> None:
+    tree = ArtifactTree(root=tmp_path)
+    with scratch_writes():
+        assert write_note(_note(), tree.notes_dir, tree).path.name == "iteration-1.md"
+        assert write_note(_note(), tree.notes_dir, tree).path.name == "iteration-2.md"
+        for n in (3, 4):  # another scheduler appended meanwhile
+            (tree.notes_dir / f"iteration-{n}.md").write_text(f'{{"other": {n}}}')
+        assert write_note(_note(), tree.notes_dir, tree).path.name == "iteration-5.md"
+    assert (tree.notes_dir / "iteration-3.md").read_text() == '{"other": 3}'
+    assert sorted(p.name for p in tree.notes_dir.iterdir()) == [f"iteration-{n}.md" for n in range(1, 6)]
+
+
 _APPENDER = textwrap.dedent(
     """
-    import sys, time
+    import contextlib, sys, time
     from datetime import datetime, UTC
     from pathlib import Path
-    from pytest_torghut_rollout.producer import ArtifactTree, build_note, write_note
+    from pytest_torghut_rollout.producer import ArtifactTree, build_note, scratch_writes, write_note
 
     root, writer, count, go = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
     tree = ArtifactTree(root=root)
+    (go.parent / f"ready-{writer}").touch()  # imports done: the race starts only when both are
     while not go.exists():
         time.sleep(0.001)
-    for i in range(count):
-        note = build_note(outcome="blocked_no_signal", timestamp=datetime(2026, 4, 2, tzinfo=UTC),
-                          reason=f"{writer}-{i}", target="paper", throughput=None)
-        write_note(note, tree.notes_dir, tree, fmt="json" if i % 2 else "markdown")
+    with scratch_writes() if sys.argv[5] == "scratch" else contextlib.nullcontext():
+        for i in range(count):
+            note = build_note(outcome="blocked_no_signal", timestamp=datetime(2026, 4, 2, tzinfo=UTC),
+                              reason=f"{writer}-{i}", target="paper", throughput=None)
+            write_note(note, tree.notes_dir, tree, fmt="json" if i % 2 else "markdown")
     """
 )
 
 
 @pytest.mark.slow
-def test_two_processes_appending_200_notes_each_lose_and_overwrite_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["durable", "scratch"])
+def test_two_processes_appending_200_notes_each_lose_and_overwrite_nothing(tmp_path: Path, mode: str) -> None:
     go = tmp_path / "go"
     root = tmp_path / "tree"
     writers = [
-        subprocess.Popen([sys.executable, "-c", _APPENDER, str(root), name, "200", str(go)]) for name in ("a", "b")
+        subprocess.Popen([sys.executable, "-c", _APPENDER, str(root), name, "200", str(go), mode])
+        for name in ("a", "b")
     ]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"ready-{name}").exists() for name in ("a", "b")) and time.monotonic() < deadline:
+        time.sleep(0.01)
     go.touch()
     assert [w.wait(timeout=240) for w in writers] == [0, 0]
     names = sorted(os.listdir(root / "notes"))

@@ -40,7 +40,7 @@ from .notes import (
     write_note,
 )
 from .scenario import Scenario, ScenarioResult, write_scenario
-from .storage import NumberingError, append_numbered, create_exclusive, highest_number, write_atomic
+from .storage import NumberingError, append_numbered, create_exclusive, highest_number, scratch_writes, write_atomic
 
 __all__ = [
     "GOVERNED_PHASES",
@@ -79,6 +79,7 @@ __all__ = [
     "render_lane_note",
     "render_note",
     "run_cycle",
+    "scratch_writes",
     "stamp",
     "update_manifest",
     "write_atomic",

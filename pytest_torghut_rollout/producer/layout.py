@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from ..layout import MANIFEST_DIR, MANIFEST_NAME, NOTES_DIR
@@ -53,8 +54,7 @@ class ArtifactTree:
 
     def resolver(self) -> Resolver:
         """Resolve references the way the suite does, the prefix mapped back to the tree."""
-        mappings = [PathMapping(old=self.prefix, new=self.root)] if self.prefix else []
-        return Resolver([self.root], mappings)
+        return _resolver(self.root, self.prefix)
 
     def display(self, path: Path) -> str:
         """``path`` relative to the tree, POSIX style: the suite's test id for it."""
@@ -62,11 +62,10 @@ class ArtifactTree:
 
     def ref(self, target: Path, *, base: Path) -> str:
         """How an artifact whose root is ``base`` names ``target`` (an existing or future file)."""
-        target = Path(os.path.normpath(os.path.abspath(target)))
-        if self.prefix is not None:
-            inside = target.relative_to(self.root).as_posix()
-            return self.prefix if inside == "." else f"{self.prefix.rstrip('/')}/{inside}"
-        return Path(os.path.relpath(target, os.path.abspath(base))).as_posix()
+        if target.is_absolute() and base.is_absolute():
+            # A pure function of the paths then; each run names the same files many times.
+            return _ref(self.root, self.prefix, target, base)
+        return _ref.__wrapped__(self.root, self.prefix, Path(os.path.abspath(target)), Path(os.path.abspath(base)))
 
     def nested_run(self, run_stamp: str) -> RunPaths:
         """A run in the production layout: ``<tree>/<stamp>/``."""
@@ -75,6 +74,22 @@ class ArtifactTree:
     def flat_run(self) -> RunPaths:
         """A run in the doc's layout: the tree is the run's artifact root."""
         return RunPaths(tree=self, run_dir=self.root)
+
+
+@lru_cache(maxsize=64)
+def _resolver(root: Path, prefix: str | None) -> Resolver:
+    # Built for every self-check otherwise (a realpath each time); a Resolver never changes.
+    mappings = [PathMapping(old=prefix, new=root)] if prefix else []
+    return Resolver([root], mappings)
+
+
+@lru_cache(maxsize=4096)
+def _ref(root: Path, prefix: str | None, target: Path, base: Path) -> str:
+    target = Path(os.path.normpath(target))
+    if prefix is not None:
+        inside = target.relative_to(root).as_posix()
+        return prefix if inside == "." else f"{prefix.rstrip('/')}/{inside}"
+    return Path(os.path.relpath(target, base)).as_posix()
 
 
 @dataclass(frozen=True, kw_only=True)

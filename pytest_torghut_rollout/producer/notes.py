@@ -9,6 +9,7 @@ default, or the scheduler's JSON form on request; either is checked before it is
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +18,19 @@ from typing import Any, Literal
 import yaml
 
 from ..contract import NoteOutcome, SchedulerNote
+from ..schema import fast_paths_enabled
 from .checking import RuleFinding, WriteResult, check_note_text
 from .layout import ArtifactTree
 from .storage import append_numbered
 
 NoteFormat = Literal["markdown", "json"]
 NOTE_FORMATS: tuple[NoteFormat, ...] = ("markdown", "json")
+#: Where libyaml's emitter is known to write PyYAML's bytes: identifier keys and printable
+#: ASCII text. It quotes an empty key and wraps a long one or escaped text differently, so
+#: any other note is written by PyYAML's own emitter (a test compares the two).
+_LIBYAML_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_LIBYAML_TEXT = re.compile(r"[\x20-\x7e]*")
+_SCALARS = (type(None), bool, int, float)
 
 
 def build_note(
@@ -87,13 +95,32 @@ def _value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
+def _libyaml_writes_alike(value: Any) -> bool:
+    if isinstance(value, str):
+        return _LIBYAML_TEXT.fullmatch(value) is not None
+    if isinstance(value, dict):
+        return all(
+            isinstance(k, str) and _LIBYAML_KEY.fullmatch(k) and _libyaml_writes_alike(v) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return all(map(_libyaml_writes_alike, value))
+    return type(value) in _SCALARS
+
+
+def _front_matter(data: dict[str, Any]) -> str:
+    """``yaml.safe_dump`` of the note, through libyaml when it writes the same bytes (4x faster)."""
+    fast = yaml.__with_libyaml__ and fast_paths_enabled() and _libyaml_writes_alike(data)
+    dumper = yaml.CSafeDumper if fast else yaml.SafeDumper
+    return yaml.dump(data, Dumper=dumper, sort_keys=True, default_flow_style=False, allow_unicode=False)
+
+
 def render_note(note: SchedulerNote, fmt: NoteFormat = "markdown") -> str:
     """Render a note: YAML front matter and a readable body, or the scheduler's JSON object."""
     data = note_fields(note)
     if fmt == "json":
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     # ASCII-escaped: readers split lines on U+2028/U+0085 too, which would cut a raw scalar.
-    front = yaml.safe_dump(data, sort_keys=True, default_flow_style=False, allow_unicode=False)
+    front = _front_matter(data)
     title = f"# Scheduler iteration {data['iteration']}" if "iteration" in data else "# Scheduler iteration"
     body = [
         title,

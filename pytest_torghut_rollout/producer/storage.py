@@ -6,6 +6,12 @@ new one, never a mix. A note is created under a name that must not exist yet: it
 content is written and fsynced under a temporary name first, then hard-linked to the
 final name, which fails when another writer took that name. Two writers therefore
 never overwrite each other, and nobody ever sees a partial note.
+
+Inside ``scratch_writes()`` the fsyncs are skipped (writes stay atomic and exclusive, only
+their durability across a power loss is given up), and a note series this block already
+appended to is not listed again: the next number is tried first, and only a taken one
+makes it list the directory. The simulation writes its throwaway trees that way;
+production writes never do.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ import errno
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 CHUNK = 64 * 1024
@@ -36,8 +43,31 @@ FILE_MODE = 0o666 & ~_read_umask()
 NUMBERED = re.compile(r"iteration-([0-9]+)\.md")
 
 
+#: Inside ``scratch_writes()``: the highest number claimed in each series by this block.
+_SCRATCH: ContextVar[dict[Path, int] | None] = ContextVar("torghut_scratch_writes", default=None)
+
+
 class NumberingError(RuntimeError):
     """No free number could be claimed for a note (the series kept moving under us)."""
+
+
+@contextlib.contextmanager
+def scratch_writes() -> Iterator[None]:
+    """Within the block, write a throwaway tree: no fsyncs, no re-listing of a series it appends to."""
+    token = _SCRATCH.set({})
+    try:
+        yield
+    finally:
+        _SCRATCH.reset(token)
+
+
+def _durable() -> bool:
+    return _SCRATCH.get() is None
+
+
+def _fsync(fd: int) -> None:
+    if _durable():
+        os.fsync(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -49,6 +79,8 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _fsync_dir(directory: Path) -> None:
     # Durability of the rename itself; not every platform can open a directory.
+    if not _durable():
+        return
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -67,7 +99,7 @@ def _temporary(directory: Path, name: str, data: bytes) -> Path:
     try:
         os.fchmod(fd, FILE_MODE)
         _write_all(fd, data)
-        os.fsync(fd)
+        _fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
@@ -117,7 +149,7 @@ def _create_without_links(path: Path, data: bytes) -> bool:
         return False
     try:
         _write_all(fd, data)
-        os.fsync(fd)
+        _fsync(fd)
     finally:
         os.close(fd)
     _fsync_dir(path.parent)
@@ -139,9 +171,16 @@ def append_numbered(directory: Path, render: Callable[[int], bytes], *, attempts
     ``render(n)`` builds the content for number ``n`` (it may raise to refuse).
     Returns the number claimed and the path written.
     """
+    claimed = _SCRATCH.get()
+    # Writers only ever add highest + 1, so while the number after ours is free it is the
+    # next one; listing a series of 10,000 notes for every note would cost more than writing.
+    guess = claimed.get(directory) if claimed is not None else None
     for _ in range(attempts):
-        n = highest_number(directory) + 1
+        n = guess + 1 if guess is not None else highest_number(directory) + 1
+        guess = None
         path = directory / f"iteration-{n}.md"
         if create_exclusive(path, render(n)):
+            if claimed is not None:
+                claimed[directory] = n
             return n, path
     raise NumberingError(f"could not claim a note number in {directory} after {attempts} attempts")

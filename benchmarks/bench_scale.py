@@ -1,0 +1,236 @@
+"""Measure the plugin against pytest's own floor for the same nodes, xdist, and check-jsonschema.
+
+Usage (from the repository root, with the package and its test extras installed)::
+
+    python benchmarks/bench_scale.py [--runs 1000 10000] [--repeat 3] [--full-max 1000]
+
+For each size N it simulates an N-cycle tree (``torghut-rollout simulate``, seed 7) and counts
+the collectors and items the plugin creates (``pytest --collect-only -q``). Then, alternating
+the modes in every round and reporting medians of ``--repeat`` rounds (other jobs share the
+machine), each in a fresh process:
+
+- plugin: ``pytest -p no:cacheprovider -q --torghut-artifacts=TREE``;
+- floor: a conftest-only plugin in a temporary directory that creates the same number of
+  collectors, each with the same number of no-op ``pytest.Item``s: what pytest itself costs;
+- both again with ``-n 2`` when pytest-xdist is installed;
+- with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
+- check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
+  over every manifest of the tree, when it is installed.
+
+Sizes above ``--full-max`` runs are measured with ``--collect-only`` (plugin and floor alike):
+collection is where the plugin reads and checks every artifact. Peak RSS is that of the
+largest process of a run (``RUSAGE_CHILDREN`` of a fresh wrapper process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MANIFEST_SCHEMA = REPO / "conformance" / "phase-manifest.schema.json"
+
+# Runs one command and reports its wall time and the peak RSS of its largest process.
+WRAPPER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+wall = time.perf_counter() - start
+print(json.dumps({"code": code, "wall": wall, "maxrss_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+FLOOR_CONFTEST = textwrap.dedent(
+    '''
+    """pytest's floor: one collector per artifact, one no-op item per rule the plugin would run."""
+
+    import json
+
+    import pytest
+
+
+    class NoOp(pytest.Item):
+        def runtest(self):
+            pass
+
+        def reportinfo(self):
+            return self.path, None, self.name
+
+
+    class Artifact(pytest.Collector):
+        def __init__(self, *, items, **kwargs):
+            super().__init__(**kwargs)
+            self.count = items
+
+        def collect(self):
+            for i in range(self.count):
+                yield NoOp.from_parent(self, name=f"rule{i}")
+
+
+    class Spec(pytest.File):
+        def collect(self):
+            for name, items in json.loads(self.path.read_text()):
+                yield Artifact.from_parent(self, name=name, items=items)
+
+
+    def pytest_collect_file(file_path, parent):
+        if file_path.name == "floor.json":
+            return Spec.from_parent(parent, path=file_path)
+        return None
+    '''
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Run:
+    """One fresh process: exit code, wall seconds, peak RSS in KiB."""
+
+    code: int
+    wall: float
+    maxrss_kib: int
+
+
+def measure(command: list[str], cwd: Path, package: Path | None = None) -> Run:
+    """Run ``command`` under the wrapper (importing the package from ``package`` if given)."""
+    env = dict(os.environ, PYTHONPATH=str(package)) if package is not None else None
+    wrapped = [sys.executable, "-c", WRAPPER, str(cwd), *command]
+    done = subprocess.run(wrapped, capture_output=True, text=True, check=True, env=env)
+    raw = json.loads(done.stdout.strip().splitlines()[-1])
+    return Run(code=raw["code"], wall=raw["wall"], maxrss_kib=raw["maxrss_kib"])
+
+
+def simulate(runs: int, out: Path) -> None:
+    """Write a clean simulated tree of ``runs`` cycles."""
+    command = [sys.executable, "-m", "pytest_torghut_rollout", "simulate", "--runs", str(runs), "--seed", "7"]
+    subprocess.run([*command, "--out", str(out)], check=True, capture_output=True)
+
+
+def plugin_nodes(tree: Path) -> list[tuple[str, int]]:
+    """(collector, number of items) for every collector the plugin creates, from ``--collect-only -q``."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            "-q",
+            f"--torghut-artifacts={tree}",
+        ],
+        cwd=tree.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    counts: Counter[str] = Counter()
+    for line in done.stdout.splitlines():
+        if "::" in line:
+            counts[line.rsplit("::", 1)[0]] += 1
+    return list(counts.items())
+
+
+def write_floor(directory: Path, nodes: list[tuple[str, int]]) -> None:
+    """A temporary test directory whose conftest creates exactly ``nodes``."""
+    directory.mkdir()
+    (directory / "conftest.py").write_text(FLOOR_CONFTEST, encoding="utf-8")
+    (directory / "floor.json").write_text(json.dumps([[f"a{i}", n] for i, (_, n) in enumerate(nodes)]))
+    (directory / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Row:
+    """The medians of one mode at one size."""
+
+    size: int
+    mode: str
+    items: int
+    wall: float
+    peak_mib: float
+    codes: tuple[int, ...]
+
+
+def main() -> int:
+    """Build the trees, run every mode alternately, print a table of medians and ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
+    parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
+    args = parser.parse_args()
+    xdist = importlib.util.find_spec("xdist") is not None
+    cjs = shutil.which("check-jsonschema")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for size in args.runs:
+            tree = Path(scratch) / f"tree-{size}"
+            simulate(size, tree)
+            nodes = plugin_nodes(tree)
+            items = sum(n for _, n in nodes)
+            floor = Path(scratch) / f"floor-{size}"
+            write_floor(floor, nodes)
+            manifests = sorted(str(p) for p in tree.glob("*/rollout/phase-manifest.json"))
+            only = ["--collect-only"] if size > args.full_max else []
+            pytest = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *only]
+            modes: dict[str, tuple[list[str], Path]] = {
+                "plugin": ([*pytest, f"--torghut-artifacts={tree}"], tree.parent),
+                "floor": ([*pytest, str(floor)], floor),
+            }
+            if args.before is not None:
+                modes["plugin before"] = modes["plugin"]
+            if xdist:
+                modes["plugin -n 2"] = ([*modes["plugin"][0], "-n", "2"], tree.parent)
+                modes["floor -n 2"] = ([*modes["floor"][0], "-n", "2"], floor)
+            if cjs:
+                modes["check-jsonschema"] = ([cjs, "--schemafile", str(MANIFEST_SCHEMA), *manifests], tree.parent)
+            samples: dict[str, list[Run]] = {mode: [] for mode in modes}
+            for _ in range(args.repeat):
+                for mode, (command, cwd) in modes.items():
+                    package = args.before.resolve() if mode == "plugin before" and args.before else None
+                    samples[mode].append(measure(command, cwd, package))
+            for mode, runs in samples.items():
+                count = len(manifests) if mode == "check-jsonschema" else items
+                rows.append(
+                    Row(
+                        size=size,
+                        mode=mode + (" (collect)" if only and mode != "check-jsonschema" else ""),
+                        items=count,
+                        wall=statistics.median(r.wall for r in runs),
+                        peak_mib=max(r.maxrss_kib for r in runs) / 1024,
+                        codes=tuple(sorted({r.code for r in runs})),
+                    )
+                )
+            print(f"runs={size}: {len(nodes)} collectors, {items} items, {len(manifests)} manifests", flush=True)
+    print()
+    print("| runs | mode | items | wall s | items/s | peak MiB | x floor | xdist speedup | manifests/s | exit |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        same = {r.mode: r for r in rows if r.size == row.size}
+        base = row.mode.removesuffix(" (collect)").removesuffix(" -n 2").removesuffix(" before")
+        suffix = " (collect)" if row.mode.endswith(" (collect)") else ""
+        xdist_mode = " -n 2" in row.mode
+        floor_row = same.get(("floor -n 2" if xdist_mode else "floor") + suffix)
+        ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row and base == "plugin" else ""
+        serial = same.get(base + suffix) if xdist_mode else None
+        speedup = f"{serial.wall / row.wall:.2f}" if serial else ""
+        manifest_count = same["check-jsonschema"].items if "check-jsonschema" in same else 0
+        per_s = f"{manifest_count / row.wall:.0f}" if manifest_count and base in ("plugin", "check-jsonschema") else ""
+        print(
+            f"| {row.size} | {row.mode} | {row.items} | {row.wall:.2f} | {row.items / row.wall:.0f} | "
+            f"{row.peak_mib:.0f} | {ratio} | {speedup} | {per_s} | {','.join(map(str, row.codes))} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

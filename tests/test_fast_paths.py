@@ -1,0 +1,362 @@
+"""The fast paths (compiled schema validator, libyaml's emitter) give exactly the reference paths' results.
+
+Every check runs twice: as the plugin runs it, and inside ``schema.reference_only()``, where
+only pure-Python jsonschema and PyYAML's own parser are used. Artifacts must come out equal in
+everything the rules and the reports see: kind, parsed data (types included), error text, and
+schema issues. ``pytest tests/test_fast_paths.py --hypothesis-show-statistics`` prints how many
+examples ran and which path decided them; ``TORGHUT_DIFFERENTIAL_EXAMPLES=N`` runs N of each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from pytest_torghut_rollout.contract import SchedulerNote
+from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
+from pytest_torghut_rollout.model import Artifact
+from pytest_torghut_rollout.mutations import Mutation, candidates
+from pytest_torghut_rollout.producer import (
+    NOTE_FORMATS,
+    NoteFormat,
+    Scenario,
+    build_note,
+    manifest_data,
+    note_fields,
+    notes,
+    render_note,
+    write_scenario,
+)
+from pytest_torghut_rollout.schema import SchemaKind, compiled_verdict, manifest_issues, note_issues, reference_only
+from pytest_torghut_rollout.strategies import manifests, mutations, scenarios, scheduler_notes
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+EXAMPLES = int(os.environ.get("TORGHUT_DIFFERENTIAL_EXAMPLES", "300"))
+DIFFERENTIAL = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+TREES = settings(max_examples=max(EXAMPLES // 10, 20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+NOWHERE = Path("/nonexistent/torghut")
+T = TypeVar("T")
+
+
+def _both(read: Callable[[], T]) -> tuple[T, T]:
+    """``read()`` on the fast paths, then on the reference paths only."""
+    fast = read()
+    with reference_only():
+        reference = read()
+    return fast, reference
+
+
+def _raised(read: Callable[[], T]) -> tuple[str, str] | None:
+    """The exception ``read()`` escapes with, if any, on both paths alike.
+
+    PyYAML's constructors raise plain Python errors for some explicit tags with odd values
+    (``!!int`` on nothing: IndexError); discovery lets those through on both paths.
+    """
+    outcomes: list[tuple[str, str] | None] = []
+    for reference in (False, True):
+        try:
+            if reference:
+                with reference_only():
+                    read()
+            else:
+                read()
+        except (ValueError, TypeError, AttributeError, IndexError) as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+        else:
+            outcomes.append(None)
+    assert outcomes[0] == outcomes[1]
+    return outcomes[0]
+
+
+def _seen(artifact: Artifact) -> tuple[Any, ...]:
+    """What rules and reports see of an artifact; ``repr`` keeps 1, 1.0 and True apart."""
+    return (
+        artifact.kind,
+        artifact.display,
+        repr(artifact.data),
+        artifact.error,
+        artifact.number,
+        artifact.members,
+        artifact.sha256,
+        artifact.schema_issues,
+    )
+
+
+def _assert_same_verdict(kind: SchemaKind, data: Any) -> None:
+    """The compiled validator accepts exactly what the reference finds no issue in, when it decides."""
+    with reference_only():
+        reference = manifest_issues(data) if kind == "manifest" else note_issues(data)
+    verdict = compiled_verdict(kind, data)
+    event(f"{kind}: " + {None: "not JSON data, reference decides", True: "valid", False: "invalid"}[verdict])
+    if verdict is not None:
+        assert verdict == (not reference), reference
+
+
+# -- raw structural mutations ---------------------------------------------------------------------
+
+#: Date-time-like strings around RFC 3339's edges: impossible dates, leap seconds, year 0000,
+#: missing or malformed offsets, lowercase separators, and junk before or after.
+DATE_TIME_LIKE = st.builds(
+    lambda junk_before, y, mo, d, t, h, mi, s, frac, offset, junk_after: (
+        f"{junk_before}{y:04d}-{mo:02d}-{d:02d}{t}{h:02d}:{mi:02d}:{s:02d}{frac}{offset}{junk_after}"
+    ),
+    st.sampled_from(["", "", "", " ", "\n", "x"]),
+    st.sampled_from([0, 1, 1900, 2000, 2024, 2026, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+    st.sampled_from(["T", "t", " ", "_"]),
+    st.integers(0, 25),
+    st.integers(0, 60),
+    st.integers(0, 61),
+    st.sampled_from(["", ".5", ".507112", ".", ".x"]),
+    st.sampled_from(["Z", "z", "", "+00:00", "-08:00", "+14:00", "+24:00", "+05:60", "+0530", "-00:00", "+5:30"]),
+    st.sampled_from(["", "", "", "\n", " ", "Z", "\r\n"]),
+)
+ODD_VALUES: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.sampled_from([0, 1, -1, 6, 6.0, -0.0, 0.5, 1.0, 2**63, 2**64 + 1, 10**30, -(10**30), 1e308, 1e-308]),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(
+        ["", " ", "pass", "fail", "skip", "skipped", "lane_completed", "paper", "live", "governance-slo-v1"]
+    ),
+    st.text(max_size=12),
+    DATE_TIME_LIKE,
+    st.lists(st.integers(0, 3) | st.text(max_size=3), max_size=3),
+    st.dictionaries(
+        st.sampled_from(["id", "status", "name", "x"]), st.integers(0, 3) | st.text(max_size=3), max_size=3
+    ),
+)
+
+
+def _paths(data: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """Every path into ``data``, shallow ones first (they are what the schema constrains most)."""
+    found: list[tuple[str | int, ...]] = []
+    children = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in children:
+        found.append((*prefix, key))
+        found.extend(_paths(value, (*prefix, key)))
+    return sorted(found, key=len)
+
+
+@st.composite
+def structural_edits(draw: st.DrawFn, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with one to three edits: a wrong value, a removed or renamed key, an extra key."""
+    data = json.loads(json.dumps(document))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(data)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent: Any = data
+        for part in path[:-1]:
+            parent = parent[part]
+        last = path[-1]
+        action = draw(st.sampled_from(["value", "value", "value", "remove", "extra", "rename"]))
+        if action == "value":
+            parent[last] = draw(ODD_VALUES)
+        elif action == "remove":
+            del parent[last]
+        elif action == "extra" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(["extra", "status", "outcome", "x-note", ""]))] = draw(ODD_VALUES)
+        elif action == "rename" and isinstance(parent, dict):
+            parent[f"{last}_"] = parent.pop(last)
+    # Through JSON text, as discovery reads it: big ints stay ints, NaN and Infinity survive.
+    edited: dict[str, Any] = json.loads(json.dumps(data))
+    return edited
+
+
+@st.composite
+def edited_manifests(draw: st.DrawFn) -> dict[str, Any]:
+    """A producer manifest as JSON data, structurally edited."""
+    return draw(structural_edits(manifest_data(draw(manifests()))))
+
+
+@st.composite
+def edited_note_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """A producer note's fields, structurally edited."""
+    note = draw(scheduler_notes())
+    fields = note_fields(note.model_copy(update={"iteration": draw(st.integers(1, 10_000))}))
+    return draw(structural_edits(fields))
+
+
+# -- YAML text ------------------------------------------------------------------------------------
+
+YAML_TOKENS = st.sampled_from(
+    [
+        *"ab1 \n-:?[]{},#&*'\"%@`.\\\t!|>\r\x07\u00e9\ufeff\x85\u2028",
+        *("- ", ": ", "\n  ", "\n- ", "\n  a: ", "~", "null", "yes", "No", "0x1f", "0o17", "1_000", "1e3", ".inf"),
+        *(".NaN", "12:30:00", "190:20:30", "2026-04-02", "2026-04-02T09:30:00Z", "2026-04-02 09:30:00", "<<: "),
+        *("&a ", "*a", "---", "...", "%YAML 1.1\n", "!!str ", "!!binary ", "!!set ", "!!omap ", "!!int ", "! "),
+        *("| ", "|-\n", ">+\n", "|#", "'it''s'", '"\\x41"', '"\\u2028"', '"\\\n', "? ", "{a: 1}", "[1, 2]", "1: "),
+    ]
+)
+
+
+def _note(text: str) -> Artifact:
+    path = NOWHERE / "notes" / "iteration-3.md"
+    return note_artifact(text, path=path, root=NOWHERE, display="notes/iteration-3.md", number=3)
+
+
+def _manifest(data: dict[str, Any]) -> Artifact:
+    path = NOWHERE / "run" / "rollout" / "phase-manifest.json"
+    return manifest_artifact(data, path=path, root=path.parent.parent, display="run/rollout/phase-manifest.json")
+
+
+def _conforming_note() -> dict[str, Any]:
+    moment = datetime(2026, 4, 2, 9, 30, tzinfo=UTC)
+    note = build_note(outcome="blocked_no_signal", timestamp=moment, reason="no_signals_in_window", target="paper")
+    return note_fields(note.model_copy(update={"iteration": 3}))
+
+
+# -- the tests ------------------------------------------------------------------------------------
+
+
+def test_every_fixture_reads_the_same_on_both_paths() -> None:
+    fast, reference = _both(lambda: discover([FIXTURES]))
+    assert [_seen(a) for a in fast] == [_seen(a) for a in reference]
+    checked = [a for a in fast if a.kind in ("manifest", "scheduler-note") and a.error is None]
+    assert len(checked) > 80
+    decided = 0
+    for artifact in checked:
+        kind: SchemaKind = "manifest" if artifact.kind == "manifest" else "note"
+        verdict = compiled_verdict(kind, artifact.data)
+        decided += verdict is not None
+        if verdict is not None:
+            assert verdict == (not artifact.schema_issues), artifact.display
+    assert decided == len(checked)
+
+
+@DIFFERENTIAL
+@given(data=edited_manifests())
+def test_edited_manifests_get_the_same_schema_issues_on_both_paths(data: dict[str, Any]) -> None:
+    _assert_same_verdict("manifest", data)
+    fast, reference = _both(lambda: _manifest(data))
+    assert _seen(fast) == _seen(reference)
+
+
+@DIFFERENTIAL
+@given(fields=edited_note_fields(), fmt=st.sampled_from(NOTE_FORMATS))
+def test_edited_notes_get_the_same_schema_issues_on_both_paths(fields: dict[str, Any], fmt: NoteFormat) -> None:
+    _assert_same_verdict("note", fields)
+    if fmt == "json":
+        text = json.dumps(fields, indent=2, sort_keys=True) + "\n"
+    else:
+        text = "---\n" + yaml.safe_dump(fields, sort_keys=True, default_flow_style=False) + "---\n\n# Note\n"
+    fast, reference = _both(lambda: _note(text))
+    assert _seen(fast) == _seen(reference)
+
+
+#: Text around what libyaml's emitter may write: YAML indicators, number- and date-like words,
+#: long words that wrap, control and non-ASCII characters.
+EMITTED_TEXT = st.one_of(
+    st.lists(
+        st.sampled_from(
+            [
+                *" abcXYZ019-:?[]{},#&*!|>'\"%@`.\\~=+_/\t\n\x85\u2028\u00e9\U0001f600",
+                *("  ", ": ", " #", "- ", "null", "~", "yes", "No", "1e3", "0x1f", "1_000", ".inf", "2026-04-02"),
+                *("12:30", "<<", "---", "...", "a" * 40, "word " * 10, "x" * 90),
+            ]
+        ),
+        max_size=30,
+    ).map("".join),
+    st.text(max_size=100),
+)
+KEYS = st.one_of(st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,70}", fullmatch=True), st.text(max_size=10))
+
+
+@DIFFERENTIAL
+@given(note=scheduler_notes(), reason=EMITTED_TEXT, error=EMITTED_TEXT, extra=st.dictionaries(KEYS, EMITTED_TEXT))
+def test_notes_are_written_byte_for_byte_alike_with_libyaml_and_pyyaml(
+    note: SchedulerNote, reason: str, error: str, extra: dict[str, str]
+) -> None:
+    changed = note.model_copy(update={"reason": reason or "x", "error": error, "throughput": extra or None})
+    fast, reference = _both(lambda: render_note(changed))
+    event("libyaml writes" if notes._libyaml_writes_alike(note_fields(changed)) else "PyYAML writes")
+    assert fast == reference
+
+
+@TREES
+@given(mutation=mutations(), scenario=scenarios(min_cycles=2, completed_first=True), data=st.data())
+def test_mutated_trees_read_the_same_on_both_paths(mutation: Mutation, scenario: Scenario, data: Any) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        write_scenario(scenario, root)
+        options = list(candidates(mutation, discover([root])))
+        assume(options)
+        target = data.draw(st.sampled_from(options), label="target")
+        assert mutation.apply(target) is not None
+        fast, reference = _both(lambda: discover([root]))
+        event(f"mutation target: {mutation.target}")
+        assert [_seen(a) for a in fast] == [_seen(a) for a in reference]
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        (6, True),
+        (6.0, True),
+        (6.5, False),
+        (True, False),
+        (0, False),
+        (10**30, True),
+        (-(10**30), False),
+        (float("nan"), False),
+        (float("inf"), False),
+        ("6", False),
+    ],
+    ids=repr,
+)
+def test_both_paths_agree_on_what_an_integer_iteration_is(value: Any, valid: bool) -> None:
+    fields = _conforming_note()
+    fields["iteration"] = json.loads(json.dumps(value))
+    with reference_only():
+        reference = note_issues(fields)
+    assert (reference == ()) is valid
+    assert compiled_verdict("note", fields) is valid
+    assert note_issues(fields) == reference
+
+
+@pytest.mark.parametrize(
+    ("value", "valid"),
+    [
+        ("2026-04-02T09:30:00Z", True),
+        ("1998-12-31T23:59:60Z", True),
+        ("1998-12-31T15:59:60-08:00", True),
+        ("1998-12-31T22:59:60Z", False),
+        ("0000-01-01T00:00:00Z", True),
+        ("2026-02-30T09:30:00Z", False),
+        ("2026-04-02T09:30:00Z\n", False),
+        ("2026-04-02T09:30:00", False),
+        ("2026-04-02 09:30:00Z", False),
+    ],
+)
+def test_both_paths_check_date_times_as_rfc_3339(value: str, valid: bool) -> None:
+    fields = _conforming_note()
+    fields["timestamp"] = value
+    assert compiled_verdict("note", fields) is valid
+    with reference_only():
+        assert (note_issues(fields) == ()) is valid
+
+
+def test_values_json_lacks_go_to_the_reference_validator() -> None:
+    fields = _conforming_note()
+    fields["iteration"] = Decimal(6)
+    assert compiled_verdict("note", fields) is None
+    assert [i.keyword for i in note_issues(fields)] == ["type"]
