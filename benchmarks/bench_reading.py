@@ -81,7 +81,10 @@ def sample(tree: Path, package: Path | None) -> Sample:
     env = dict(os.environ)
     if package is not None:
         env["PYTHONPATH"] = str(package)
-    done = subprocess.run([sys.executable, "-c", CHILD, str(tree)], capture_output=True, text=True, check=True, env=env)
+    # Away from the checkout: ``-c`` puts the working directory first on sys.path, ahead of PYTHONPATH.
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree)], capture_output=True, text=True, check=True, env=env, cwd=tree.parent
+    )
     raw = json.loads(done.stdout.strip().splitlines()[-1])
     return Sample(
         artifacts=raw["artifacts"],

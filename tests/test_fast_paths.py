@@ -38,6 +38,7 @@ from pytest_torghut_rollout.producer import (
     render_note,
     write_scenario,
 )
+from pytest_torghut_rollout.producer.jsontext import dumps_indented
 from pytest_torghut_rollout.schema import SchemaKind, compiled_verdict, manifest_issues, note_issues, reference_only
 from pytest_torghut_rollout.strategies import manifests, mutations, scenarios, scheduler_notes
 
@@ -360,3 +361,33 @@ def test_values_json_lacks_go_to_the_reference_validator() -> None:
     fields["iteration"] = Decimal(6)
     assert compiled_verdict("note", fields) is None
     assert [i.keyword for i in note_issues(fields)] == ["type"]
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.sampled_from([10**30, -(2**64), 6.0, -0.0, 1e308, 1e-308, 1e16, 0.1])
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@DIFFERENTIAL
+@given(value=JSON_VALUES, ensure_ascii=st.booleans())
+def test_indented_json_is_written_byte_for_byte_as_json_dumps_writes_it(value: Any, ensure_ascii: bool) -> None:
+    expected = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=ensure_ascii)
+    assert dumps_indented(value, ensure_ascii=ensure_ascii) == expected
+
+
+@pytest.mark.parametrize("value", [(1, 2), {1: "a", 2.5: None}, [True, {"a": (0,)}]], ids=repr)
+def test_values_json_turns_into_json_are_left_to_json_dumps(value: Any) -> None:
+    assert dumps_indented(value) == json.dumps(value, indent=2, sort_keys=True)
+
+
+@pytest.mark.parametrize("value", [{"a": Decimal(1)}, [b"x"]], ids=repr)
+def test_values_json_cannot_write_fail_as_json_dumps_fails(value: Any) -> None:
+    with pytest.raises(TypeError):
+        dumps_indented(value)

@@ -8,7 +8,6 @@ the files its rules look for, and every reference it writes points at a file it 
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from ..contract import DRIFT_EVIDENCE_FILES, ExecutionContext, NoteOutcome, Phas
 from ..model import Severity
 from ..rules import REGISTRY
 from .checking import ContractViolationError, RuleFinding
+from .jsontext import dumps_indented
 from .layout import ArtifactTree, RunPaths, stamp
 from .manifest import (
     LANE_PHASES,
@@ -91,7 +91,7 @@ class CycleResult:
 
 
 def _json(path: Path, data: Any) -> None:
-    write_atomic(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomic(path, (dumps_indented(data) + "\n").encode("utf-8"))
 
 
 def _write_evidence(run: RunPaths, spec: CycleSpec) -> None:

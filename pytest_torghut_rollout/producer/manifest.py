@@ -32,6 +32,7 @@ from ..contract import (
 )
 from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .checking import WriteResult, check_manifest_data
+from .jsontext import dumps_indented
 from .layout import RunPaths
 from .storage import write_atomic
 
@@ -317,7 +318,7 @@ def manifest_data(manifest: PhaseManifest) -> dict[str, Any]:
 
 def dumps_manifest(manifest: PhaseManifest) -> str:
     """Serialise deterministically: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(manifest_data(manifest), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return dumps_indented(manifest_data(manifest), ensure_ascii=False) + "\n"
 
 
 def write_manifest(manifest: PhaseManifest, paths: RunPaths, *, opt_ins: Sequence[str] = ()) -> WriteResult:

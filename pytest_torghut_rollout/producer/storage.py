@@ -7,11 +7,12 @@ content is written and fsynced under a temporary name first, then hard-linked to
 final name, which fails when another writer took that name. Two writers therefore
 never overwrite each other, and nobody ever sees a partial note.
 
-Inside ``scratch_writes()`` the fsyncs are skipped (writes stay atomic and exclusive, only
-their durability across a power loss is given up), and a note series this block already
-appended to is not listed again: the next number is tried first, and only a taken one
-makes it list the directory. The simulation writes its throwaway trees that way;
-production writes never do.
+Inside ``scratch_writes()`` files are written in place, without a temporary file, a
+rename or an fsync: a note is still created exclusively (``O_EXCL``), so nothing is ever
+overwritten, but a crash or a concurrent reader may meet a partial file. A note series
+this block already appended to is not listed again: the next number is tried first, and
+only a taken one makes it list the directory. The simulation writes its throwaway trees
+that way, alone; production writes never do.
 """
 
 from __future__ import annotations
@@ -108,8 +109,28 @@ def _temporary(directory: Path, name: str, data: bytes) -> Path:
     return Path(tmp)
 
 
+def _write_in_place(path: Path, data: bytes, flags: int) -> bool:
+    """Scratch writes: open ``path`` with ``flags`` and write; False when O_EXCL finds it taken."""
+    try:
+        # The mode the umask gives, as durable writes get (FILE_MODE).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, 0o666)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _write_in_place(path, data, flags)
+    except FileExistsError:
+        return False
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+    return True
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: temp file, fsync, rename, fsync directory."""
+    if not _durable():
+        _write_in_place(path, data, os.O_TRUNC)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path.parent, path.name, data)
     try:
@@ -123,6 +144,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 def create_exclusive(path: Path, data: bytes) -> bool:
     """Create ``path`` holding ``data`` only if it does not exist; False when it does."""
+    if not _durable():
+        return _write_in_place(path, data, os.O_EXCL)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary(path.parent, path.name, data)
     try:
