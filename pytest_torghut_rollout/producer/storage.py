@@ -53,11 +53,6 @@ def _durable() -> bool:
     return _SCRATCH.get() is None
 
 
-def _fsync(fd: int) -> None:
-    if _durable():
-        os.fsync(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -67,8 +62,6 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _fsync_dir(directory: Path) -> None:
     # Durability of the rename itself; not every platform can open a directory.
-    if not _durable():
-        return
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -86,7 +79,7 @@ def _temporary(directory: Path, name: str, data: bytes) -> Path:
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         _write_all(fd, data)
-        _fsync(fd)
+        os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
@@ -158,7 +151,7 @@ def _create_without_links(path: Path, data: bytes) -> bool:
         return False
     try:
         _write_all(fd, data)
-        _fsync(fd)
+        os.fsync(fd)
     finally:
         os.close(fd)
     _fsync_dir(path.parent)
