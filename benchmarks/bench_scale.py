@@ -167,8 +167,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
     parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
+    parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 modes")
     args = parser.parse_args()
-    xdist = importlib.util.find_spec("xdist") is not None
+    xdist = importlib.util.find_spec("xdist") is not None and not args.no_xdist
     cjs = shutil.which("check-jsonschema")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as scratch:

@@ -66,11 +66,6 @@ def _durable() -> bool:
     return _SCRATCH.get() is None
 
 
-def _fsync(fd: int) -> None:
-    if _durable():
-        os.fsync(fd)
-
-
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -80,8 +75,6 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _fsync_dir(directory: Path) -> None:
     # Durability of the rename itself; not every platform can open a directory.
-    if not _durable():
-        return
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -100,7 +93,7 @@ def _temporary(directory: Path, name: str, data: bytes) -> Path:
     try:
         os.fchmod(fd, FILE_MODE)
         _write_all(fd, data)
-        _fsync(fd)
+        os.fsync(fd)
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
@@ -172,7 +165,7 @@ def _create_without_links(path: Path, data: bytes) -> bool:
         return False
     try:
         _write_all(fd, data)
-        _fsync(fd)
+        os.fsync(fd)
     finally:
         os.close(fd)
     _fsync_dir(path.parent)
