@@ -135,7 +135,12 @@ def load_front_matter(text: str) -> Any:
         if node is None:
             return None
         _refuse_repeated_keys(node)
-        data = loader.construct_document(node)
+        try:
+            data = loader.construct_document(node)
+        except (ValueError, IndexError, AttributeError, TypeError) as exc:
+            # PyYAML's constructors raise these for an explicit tag with a value it cannot
+            # take (`!!int abc`, `!!timestamp x`): a refused value, never a crash.
+            raise ParseError(f"a tagged value cannot be read as its tag says ({type(exc).__name__}: {exc})") from exc
     finally:
         loader.dispose()
     _refuse_non_json(data)

@@ -494,3 +494,18 @@ def test_a_hostile_tree_fails_the_same_checks_with_and_without_xdist(
     assert failed_ids(parallel) == sorted(expected)
     assert serial.parseoutcomes()["passed"] == parallel.parseoutcomes()["passed"] == GOOD_ITEMS - 1
     assert "Traceback" not in serial.stdout.str() + parallel.stdout.str()
+
+
+@pytest.mark.parametrize("value", ["!!int abc", "!!int", "!!timestamp x", "!!float zz"])
+def test_a_tagged_value_its_tag_cannot_take_fails_the_note_instead_of_the_run(
+    pytester: pytest.Pytester, value: str
+) -> None:
+    notes = pytester.path / "tree" / "notes"
+    notes.mkdir(parents=True)
+    (notes / "iteration-1.md").write_text(f"---\niteration: {value}\n---\nbody\n", encoding="utf-8")
+    result = pytester.runpytest(f"--torghut-artifacts={notes.parent}", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    result.stdout.fnmatch_lines(
+        ["TN001 note-recognised: cannot check: *a tagged value cannot be read as its tag says*"]
+    )
