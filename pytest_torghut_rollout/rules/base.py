@@ -216,11 +216,7 @@ class Rule:
         for issue, owner in zip(artifact.schema_issues, owners, strict=True):
             if owner != self.id and any(glob_match(need, issue.pointer) for need in self.needs):
                 # The structural errors this rule owns need no other input: they still count.
-                own = tuple(
-                    Finding(pointer=i.pointer, message=i.message, expected=i.expected, found=i.found)
-                    for i, o in zip(artifact.schema_issues, owners, strict=True)
-                    if o == self.id
-                )
+                own = tuple(schema_findings(artifact, self.id))
                 if own:
                     return Verdict(findings=(*own[:MAX_FINDINGS], *_more_findings(len(own) - MAX_FINDINGS)))
                 where = issue.pointer or "the document"
@@ -247,6 +243,13 @@ UNREADABLE_OWNER: dict[str, str] = {
 
 #: How structural errors are assigned to rules, per artifact kind (set by the rule modules).
 SCHEMA_ROUTES: dict[str, SchemaRoutes] = {}
+
+
+def schema_findings(artifact: Artifact, rule_id: str) -> Iterator[Finding]:
+    """Findings for the structural errors of ``artifact`` that ``rule_id`` owns."""
+    for issue, owner in zip(artifact.schema_issues, schema_owners(artifact), strict=True):
+        if owner == rule_id:
+            yield Finding(pointer=issue.pointer, message=issue.message, expected=issue.expected, found=issue.found)
 
 
 def schema_owners(artifact: Artifact) -> tuple[str, ...]:
@@ -356,9 +359,7 @@ class SchemaRoutes:
 
     def findings(self, artifact: Artifact, rule_id: str) -> Iterator[Finding]:
         """Findings for the schema issues routed to ``rule_id``."""
-        for issue, owner in zip(artifact.schema_issues, schema_owners(artifact), strict=True):
-            if owner == rule_id:
-                yield Finding(pointer=issue.pointer, message=issue.message, expected=issue.expected, found=issue.found)
+        return schema_findings(artifact, rule_id)
 
     def check(self, rule_id: str) -> CheckFn:
         """A check function reporting only the schema issues routed to ``rule_id``."""
