@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_torghut_rollout.contract import ADJACENT_TRANSITIONS, PHASE_ORDER, REQUIRED_SLO_GATES, SloGate
+from pytest_torghut_rollout.contract import ADJACENT_TRANSITIONS, PHASE_ORDER, REQUIRED_SLO_GATES, SloGate, phase_index
 from pytest_torghut_rollout.discovery import note_artifact
 from pytest_torghut_rollout.paths import PathMapping
 from pytest_torghut_rollout.producer import (
@@ -97,7 +97,7 @@ def test_paper_canary_status_follows_target_and_patch(tmp_path: Path, target: st
     assert canary["status"] == expected
     assert canary["artifact_refs"] == (["paper-candidate/strategy-configmap-patch.yaml"] if patch else [])
     assert data["status"] == ("fail" if expected == "fail" else "pass")
-    assert data["phase_transitions"][3]["status"] == expected
+    assert data["phase_transitions"][phase_index("paper-canary") - 1]["status"] == expected
 
 
 def test_a_failing_stage_fails_the_manifest_and_its_incoming_transition_only(tmp_path: Path) -> None:
