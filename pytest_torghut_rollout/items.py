@@ -17,6 +17,7 @@ from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
 from .settings import MARKER, Settings
 from .waivers import WaiverBook
+from .wire import CheckOutcome
 
 MAX_VALUE = 120
 
@@ -146,10 +147,10 @@ class RuleItem(ConformanceItem):
         findings = list(verdict.findings)
         self.stash[FINDINGS_KEY] = findings
         if verdict.not_evaluated is not None:
-            self.stash[OUTCOME_KEY] = "not-evaluated"
+            self.stash[OUTCOME_KEY] = CheckOutcome.NOT_EVALUATED
             pytest.skip(f"not evaluated: {printable(verdict.not_evaluated)}")
         if not findings:
-            self.stash[OUTCOME_KEY] = "conforms"
+            self.stash[OUTCOME_KEY] = CheckOutcome.CONFORMS
             return
         text = describe_findings(
             self.rule,
@@ -159,7 +160,7 @@ class RuleItem(ConformanceItem):
             verbose=self.config.get_verbosity() > 0,
         )
         counts = self.rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None
-        self.stash[OUTCOME_KEY] = "violation" if counts else "advisory"
+        self.stash[OUTCOME_KEY] = CheckOutcome.VIOLATION if counts else CheckOutcome.ADVISORY
         if counts:
             raise self._failure(text, settings.waivers)
         try:
@@ -168,7 +169,7 @@ class RuleItem(ConformanceItem):
         except TorghutAdvisoryWarning as exc:
             # Warning filters made it an error (-W error, filterwarnings = error): that is a
             # violation with the usual text, not a crash with a traceback.
-            self.stash[OUTCOME_KEY] = "violation"
+            self.stash[OUTCOME_KEY] = CheckOutcome.VIOLATION
             raise self._failure(text, settings.waivers) from exc
 
     def _failure(self, text: str, book: WaiverBook | None) -> RuleViolation | WaivedViolation:
@@ -192,7 +193,7 @@ class RuleItem(ConformanceItem):
         if self.config.option.runxfail:
             # --runxfail reports expected failures as failures: this one with its usual text.
             return RuleViolation(text)
-        self.stash[OUTCOME_KEY] = "waived"
+        self.stash[OUTCOME_KEY] = CheckOutcome.WAIVED
         reason = (
             f"waived by waiver {waiver.index} (owned by {waiver.owner}, expires {waiver.expires.isoformat()}): "
             f"{waiver.reason}"

@@ -27,8 +27,8 @@ from .rules.notes import APPEND_ONLY
 from .selection import Selection
 from .settings import RULE_COMMAND, Settings
 from .waivers import Waiver
+from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
 
-PROPERTY_PREFIX = "torghut_"
 UNFOLLOWED_HINT = (
     "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
     "or give the tree they lie in with --torghut-refs-root=DIR"
@@ -51,27 +51,27 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
     waiver = item.stash.get(WAIVER_KEY, None)
     waived = (
         [
-            ("torghut_waiver", str(waiver.index)),
-            ("torghut_waiver_owner", waiver.owner),
-            ("torghut_waiver_expires", waiver.expires.isoformat()),
-            ("torghut_waiver_reason", waiver.reason),
+            (Prop.WAIVER, str(waiver.index)),
+            (Prop.WAIVER_OWNER, waiver.owner),
+            (Prop.WAIVER_EXPIRES, waiver.expires.isoformat()),
+            (Prop.WAIVER_REASON, waiver.reason),
         ]
         if waiver is not None
         else []
     )
     return [
-        ("torghut_rule", rule.id),
-        ("torghut_slug", rule.slug),
-        ("torghut_severity", rule.severity.value),
-        ("torghut_source", rule.source),
-        ("torghut_artifact", artifact.display),
-        ("torghut_kind", artifact.kind),
-        ("torghut_sha256", artifact.sha256 or ""),
-        ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
-        ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
-        ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
-        ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
-        ("torghut_unfollowed", printable(unfollowed or "")),
+        (Prop.RULE, rule.id),
+        (Prop.SLUG, rule.slug),
+        (Prop.SEVERITY, rule.severity.value),
+        (Prop.SOURCE, rule.source),
+        (Prop.ARTIFACT, artifact.display),
+        (Prop.KIND, artifact.kind),
+        (Prop.SHA256, artifact.sha256 or ""),
+        (Prop.OUTCOME, str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN))),
+        (Prop.DOC, settings.doc_link(rule.id, rule.anchor)),
+        (Prop.FINDINGS, json.dumps([f.as_dict() for f in findings], sort_keys=True)),
+        (Prop.NOT_EVALUATED, printable(verdict.not_evaluated or "" if verdict is not None else "")),
+        (Prop.UNFOLLOWED, printable(unfollowed or "")),
         *waived,
     ]
 
@@ -88,14 +88,14 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
         properties = [
-            ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
-            ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
+            (Prop.DISCOVERY, json.dumps(item.discovery.by_kind, sort_keys=True)),
+            (Prop.DISCOVERY_PROBLEMS, json.dumps([printable(p) for p in item.discovery.problems])),
         ]
         if item.discovery.lost:
-            properties.append(("torghut_lost_series", json.dumps(list(item.discovery.lost))))
+            properties.append((Prop.LOST_SERIES, json.dumps(list(item.discovery.lost))))
     elif isinstance(item, WaiversItem):
         expired = [w.index for w in item.waivers.expired]
-        properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
+        properties = [(Prop.WAIVERS, json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     else:
@@ -140,7 +140,7 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
     findings = item.stash.get(FINDINGS_KEY, [])
     extras.append(
         pytest_html.extras.json(
-            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
+            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS}
             | {"findings": [f.as_dict() for f in findings]},
             name="Evidence",
         )
@@ -231,43 +231,43 @@ class EvidenceRecorder:
         if not _carries_outcome(report):
             return
         props = dict(report.user_properties)
-        if "torghut_discovery" in props:
-            self.discovery = json.loads(str(props["torghut_discovery"]))
+        if Prop.DISCOVERY in props:
+            self.discovery = json.loads(str(props[Prop.DISCOVERY]))
             self.discovery_failed = report.failed
             self.discovery_reported = True
-            self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
-            self.lost_series = json.loads(str(props.get("torghut_lost_series", "[]")))
+            self.discovery_problems = json.loads(str(props.get(Prop.DISCOVERY_PROBLEMS, "[]")))
+            self.lost_series = json.loads(str(props.get(Prop.LOST_SERIES, "[]")))
             return
-        if "torghut_waivers" in props:
+        if Prop.WAIVERS in props:
             self.waivers_failed = report.failed
             self.waivers_reported = True
             return
-        if "torghut_rule" not in props:
+        if Prop.RULE not in props:
             return
-        outcome = str(props["torghut_outcome"])
-        if report.failed and outcome != "violation":
-            outcome = "error"
-        if props.get("torghut_unfollowed"):
-            self.unfollowed.add(str(props["torghut_unfollowed"]))
+        outcome = str(props[Prop.OUTCOME])
+        if report.failed and outcome != CheckOutcome.VIOLATION:
+            outcome = CheckOutcome.ERROR
+        if props.get(Prop.UNFOLLOWED):
+            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
         self.checks.append(
             {
                 "nodeid": report.nodeid,
-                "rule": props["torghut_rule"],
-                "slug": props["torghut_slug"],
-                "severity": props["torghut_severity"],
-                "artifact": props["torghut_artifact"],
-                "kind": props["torghut_kind"],
-                "sha256": props.get("torghut_sha256") or None,
+                "rule": props[Prop.RULE],
+                "slug": props[Prop.SLUG],
+                "severity": props[Prop.SEVERITY],
+                "artifact": props[Prop.ARTIFACT],
+                "kind": props[Prop.KIND],
+                "sha256": props.get(Prop.SHA256) or None,
                 "outcome": outcome,
-                "findings": [_finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
-                "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
+                "findings": [_finding_values(f) for f in json.loads(str(props[Prop.FINDINGS]))],
+                "not_evaluated": str(props.get(Prop.NOT_EVALUATED) or "") or None,
                 "waiver": _waiver_of(props),
             }
         )
 
     def open_risks(self) -> list[dict[str, Any]]:
         """Checks that failed under a live waiver: accepted for now, not conforming."""
-        waived = sorted((c for c in self.checks if c["outcome"] == "waived"), key=lambda c: c["nodeid"])
+        waived = sorted((c for c in self.checks if c["outcome"] == CheckOutcome.WAIVED), key=lambda c: c["nodeid"])
         return [
             {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
             | c["waiver"]
@@ -312,7 +312,7 @@ class EvidenceRecorder:
         return [
             c["artifact"]
             for c in self.checks
-            if c["rule"] == APPEND_ONLY and c["outcome"] in ("conforms", "not-evaluated")
+            if c["rule"] == APPEND_ONLY and c["outcome"] in (CheckOutcome.CONFORMS, CheckOutcome.NOT_EVALUATED)
         ]
 
     def note_digests(self) -> dict[str, tuple[str, str | None]]:
@@ -379,12 +379,12 @@ class EvidenceRecorder:
             "totals": {
                 "artifacts": len(by_artifact),
                 "checks": len(self.checks),
-                "conforms": totals["conforms"],
-                "violations": totals["violation"],
-                "advisories": totals["advisory"],
-                "not_evaluated": totals["not-evaluated"],
-                "waived": totals["waived"],
-                "errors": totals["error"],
+                "conforms": totals[CheckOutcome.CONFORMS],
+                "violations": totals[CheckOutcome.VIOLATION],
+                "advisories": totals[CheckOutcome.ADVISORY],
+                "not_evaluated": totals[CheckOutcome.NOT_EVALUATED],
+                "waived": totals[CheckOutcome.WAIVED],
+                "errors": totals[CheckOutcome.ERROR],
             },
             "waivers": {
                 "file": str(book.path) if book else None,
@@ -429,21 +429,21 @@ class EvidenceRecorder:
         totals = self.totals()
         artifacts = len({c["artifact"] for c in self.checks})
         yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
-        if totals["conforms"]:
+        if totals[CheckOutcome.CONFORMS]:
             yield f"{_n(totals['conforms'], 'check')} conformed."
         yield from self._waiver_lines()
-        if totals["violation"]:
-            bad = len({c["artifact"] for c in self.checks if c["outcome"] == "violation"})
+        if totals[CheckOutcome.VIOLATION]:
+            bad = len({c["artifact"] for c in self.checks if c["outcome"] == CheckOutcome.VIOLATION})
             yield (
                 f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
                 "fix the artifacts or their producer, see the failures above."
             )
-        if totals["advisory"]:
+        if totals[CheckOutcome.ADVISORY]:
             yield (
                 f"{_n(totals['advisory'], 'advisory check')} warned; "
                 "rerun with --torghut-strict to make advisories fail."
             )
-        if totals["not-evaluated"]:
+        if totals[CheckOutcome.NOT_EVALUATED]:
             yield (
                 f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
                 "(another check reports it), was not followed, or is not there to compare with (no git work "
@@ -459,7 +459,7 @@ class EvidenceRecorder:
             what = "reference resolves" if one else "references resolve"
             was = "was" if one else "were"
             yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
-        if totals["error"]:
+        if totals[CheckOutcome.ERROR]:
             yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
         if self.discovery_failed and self.discovery_reported:
             yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
@@ -517,13 +517,13 @@ class EvidenceRecorder:
 
 def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
     """The waiver a check's properties name, if it matched one."""
-    if not props.get("torghut_waiver"):
+    if not props.get(Prop.WAIVER):
         return None
     return {
-        "waiver": int(props["torghut_waiver"]),
-        "owner": props["torghut_waiver_owner"],
-        "expires": props["torghut_waiver_expires"],
-        "reason": props["torghut_waiver_reason"],
+        "waiver": int(props[Prop.WAIVER]),
+        "owner": props[Prop.WAIVER_OWNER],
+        "expires": props[Prop.WAIVER_EXPIRES],
+        "reason": props[Prop.WAIVER_REASON],
     }
 
 

@@ -28,6 +28,7 @@ from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
 from .settings import RUN_DATE, Settings
+from .wire import WORKER_OUTPUT
 
 
 def activate(config: pytest.Config, settings: Settings) -> None:
@@ -67,9 +68,6 @@ def activate(config: pytest.Config, settings: Settings) -> None:
     alluredir = getattr(config.option, "allure_report_dir", None)
     if config.pluginmanager.hasplugin("allure_pytest") and alluredir:
         config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
-
-
-WORKER_OUTPUT = "torghut_collection"
 
 
 class Conformance:
