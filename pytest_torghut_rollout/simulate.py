@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .contract import NoteOutcome, PhaseStatus
+from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES, NoteOutcome, PhaseStatus
 from .discovery import discover
 from .model import Artifact
 from .mutations import MUTATIONS, Mutation, candidates
@@ -114,7 +114,7 @@ def _cycle(rng: random.Random, moment: datetime) -> CycleSpec:
         stage_statuses=stages,
         patch=rng.random() < (0.8 if target == "paper" else 0.5),
         drift_status=drift,
-        rollback_triggered=drift in ("drift_detected", "unhealthy") and rng.random() < 0.6,
+        rollback_triggered=drift in DEFAULT_UNHEALTHY_DRIFT_STATES and rng.random() < 0.6,
         incident_evidence=rng.random() < 0.85,
         lane_seconds=rng.randint(20, 240),
         error=rng.choice(_ERRORS) if outcome == NoteOutcome.FAILED else None,

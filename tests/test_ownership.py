@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import pytest_torghut_rollout.rules as rules_package
 from pytest_torghut_rollout.contract import manifest_schema, note_schema
-from pytest_torghut_rollout.model import Artifact, ArtifactKind, Finding
+from pytest_torghut_rollout.model import CHECK_REFS, Artifact, ArtifactKind, Finding
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, Registry, rule
 from pytest_torghut_rollout.rules.ownership import ownership_problems, schema_locations
 
@@ -54,7 +54,7 @@ def test_schema_locations_follow_refs_arrays_and_alternatives() -> None:
 def test_an_opt_in_rule_cannot_own_structural_errors() -> None:
     with pytest.raises(ValueError, match="opt-in"):
         rule(id="TM001", slug="x", title="t", source="s", statement="s", applies_to=("manifest",),
-             opt_in="torghut_check_refs", owns=("/a",), registry=Registry())(_nothing)  # fmt: skip
+             opt_in=CHECK_REFS.key, owns=("/a",), registry=Registry())(_nothing)  # fmt: skip
 
 
 def test_a_malformed_claim_is_refused() -> None:

@@ -22,13 +22,14 @@ import pytest
 import pytest_torghut_rollout
 from pytest_torghut_rollout.contract import (
     CANARY_PHASE,
+    DRIFT_EVIDENCE_FILES,
     GATE_PHASE,
     PHASE_ORDER,
     PROOF_PHASE,
     RUNTIME_PHASE,
     phase_index,
 )
-from pytest_torghut_rollout.model import ArtifactKind
+from pytest_torghut_rollout.model import CHECK_REFS, ArtifactKind
 from pytest_torghut_rollout.rules import REGISTRY
 
 TreeWriter = Callable[..., Path]
@@ -56,7 +57,7 @@ TREE_PASSED = TREE_ITEMS - UNJUDGED
 
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
 PROD = "/srv/torghut/autonomy"
-DRIFT_FILES = ("drift/drift-action.json", "drift/drift-detection.json", "drift/drift-outcome.json")
+DRIFT_FILES = tuple(sorted(DRIFT_EVIDENCE_FILES))
 
 
 def run(pytester: pytest.Pytester, *args: str | os.PathLike[str], xdist: Sequence[str] = ()) -> pytest.RunResult:
@@ -177,7 +178,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_min_artifacts",
         "torghut_max_bytes",
         "torghut_strict",
-        "torghut_check_refs",
+        CHECK_REFS.key,
         "torghut_evidence",
         "torghut_waivers",
         "torghut_allow_tracked_notes",
@@ -274,7 +275,7 @@ def test_check_refs_adds_the_opt_in_rule(
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-check-refs")
-    assert rules_for("manifest", "torghut_check_refs") == MANIFEST_RULES + 1
+    assert rules_for("manifest", CHECK_REFS.key) == MANIFEST_RULES + 1
     result.assert_outcomes(failed=1, passed=TREE_PASSED, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM024-artifact-refs-exist"]
     result.stdout.fnmatch_lines(["  at:       /artifact_refs/4", '  found:    "gates/gate-evaluation.json"'])

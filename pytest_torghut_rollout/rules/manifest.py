@@ -14,6 +14,8 @@ from ..contract import (
     PHASE_ORDER,
     PHASE_STATUSES,
     SLO_CONTRACT_VERSION,
+    ExecutionContext,
+    PhaseManifest,
     count_word,
 )
 from ..model import Artifact, Finding, is_number, pointer, show
@@ -21,6 +23,9 @@ from .base import CheckContext, owned_schema_errors, rule, schema_findings
 from .manifest_data import CONTRACT, READING
 
 _FIELDS = "`, `".join(PHASE_FIELDS)
+#: The manifest's required top-level fields, in the contract's order (from the model).
+_TOP_LEVEL = tuple(name for name, field in PhaseManifest.model_fields.items() if field.is_required())
+_CONTEXT_KEYS = tuple(ExecutionContext.model_fields)
 _STATUSES = ", ".join(PHASE_STATUSES)
 
 
@@ -32,10 +37,7 @@ rule(
     title="Every top-level field is present, with its type",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="""Every manifest must include all of these top-level fields: schema_version, run_id,
-    candidate_id, execution_context, requested_promotion_target, status, phase_count,
-    phase_transitions, phases, runtime_governance, rollback_proof, artifact_refs,
-    slo_contract_version, observation_summary.""",
+    statement=f"Every manifest must include all of these top-level fields: {', '.join(_TOP_LEVEL)}.",
     owns=(
         "",
         "/run_id",
@@ -69,10 +71,10 @@ rule(
 rule(
     id="TM004",
     slug="execution-context",
-    title="execution_context holds its five string keys",
+    title=f"execution_context holds its {count_word(len(_CONTEXT_KEYS))} string keys",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="""`execution_context`: `repository`, `base`, `head`, `artifactPath`, `priorityId`
+    statement=f"""`execution_context`: `{"`, `".join(_CONTEXT_KEYS)}`
     (interpretation: the five keys present, each a string; placeholder values are legal).""",
     owns=("/execution_context/**",),
 )(owned_schema_errors("TM004"))
