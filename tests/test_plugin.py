@@ -21,6 +21,7 @@ import pytest
 
 import pytest_torghut_rollout
 from pytest_torghut_rollout.contract import (
+    ADJACENT_TRANSITIONS,
     CANARY_PHASE,
     DRIFT_EVIDENCE_FILES,
     GATE_PHASE,
@@ -70,6 +71,8 @@ def run(pytester: pytest.Pytester, *args: str | os.PathLike[str], xdist: Sequenc
 
 #: TM012's title, as reports show it (its count follows the contract's phase table).
 ADJACENCY_TITLE = REGISTRY["TM012"].title
+#: Where break_adjacency's missing last transition belongs.
+LAST_TRANSITION = f"/phase_transitions/{len(ADJACENT_TRANSITIONS) - 1}"
 
 
 def artifacts_arg(path: Path) -> str:
@@ -559,8 +562,8 @@ def test_verbose_lists_every_finding(
             "  at:       /phase_transitions/4/from",
             '  expected: "paper-canary"',
             '  found:    "drift-gate"',
-            "  -- transition 'runtime-governance' -> 'rollback-proof' is missing",
-            "  at:       /phase_transitions/5",
+            f"  -- transition {ADJACENT_TRANSITIONS[-1][0]!r} -> {ADJACENT_TRANSITIONS[-1][1]!r} is missing",
+            f"  at:       {LAST_TRANSITION}",
             "  see:      torghut-rollout rules TM012",
         ]
     )
@@ -751,7 +754,7 @@ def test_junit_xml_carries_the_rule_properties(
     assert [f["pointer"] for f in json.loads(failing["torghut_findings"])] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
-        "/phase_transitions/5",
+        LAST_TRANSITION,
     ]
     assert properties("TM001-top-level-fields")["torghut_outcome"] == "conforms"
     assert json.loads(properties("discovery")["torghut_discovery"]) == {
@@ -1487,7 +1490,7 @@ def test_waived_failure_keeps_its_findings_in_the_evidence(
     assert [f["pointer"] for f in waived["findings"]] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
-        "/phase_transitions/5",
+        LAST_TRANSITION,
     ]
 
 
