@@ -108,6 +108,9 @@ SIGNAL_GATE, DECISION_GATE = PHASE_SPECS[GATE_PHASE].gates
 (RUNTIME_GATE,) = PHASE_SPECS[RUNTIME_PHASE].gates
 (PROOF_GATE,) = PHASE_SPECS[PROOF_PHASE].gates
 
+#: Every SLO gate id begins so; gate-evaluation's promotion gate entries (``gate0_...``) do not.
+SLO_GATE_PREFIX: Final = "slo_"
+
 #: The fields every phase payload includes (contract, "Every phase payload includes").
 PHASE_FIELDS: Final[tuple[str, ...]] = ("name", "status", "timestamp", "slo_gates", "observations", "artifact_refs")
 

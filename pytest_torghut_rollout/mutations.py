@@ -34,6 +34,7 @@ from .contract import (
     PHASE_ORDER,
     PROOF_PHASE,
     RUNTIME_PHASE,
+    SLO_GATE_PREFIX,
     count_word,
 )
 from .layout import note_number
@@ -48,6 +49,8 @@ Edit = Callable[[Artifact, frozenset[Path]], frozenset[Path] | None]
 MISSING_INCIDENT = "rollback-incidents/incident-missing.json"
 STALE_DRIFT_REF = "stale/drift/drift-action.json"
 PATCH = PATCH_PATH
+#: A note name with a leading zero, which TN020 refuses.
+ZERO_PADDED = f"{NOTE_PREFIX}01{NOTE_SUFFIX}"
 _OFF_BY_ONE = f"phase_count is {len(PHASE_ORDER) + 1} for {count_word(len(PHASE_ORDER))} phases"
 
 
@@ -270,9 +273,9 @@ def _numbered(artifact: Artifact) -> list[tuple[int, Path]]:
 
 def _zero_padded_copy(artifact: Artifact, avoid: frozenset[Path]) -> frozenset[Path] | None:
     source = next((p for _, p in _numbered(artifact) if p not in avoid), None)
-    if source is None or (artifact.path / "iteration-01.md").exists():
+    if source is None or (artifact.path / ZERO_PADDED).exists():
         return None
-    copy_path = artifact.path / "iteration-01.md"
+    copy_path = artifact.path / ZERO_PADDED
     shutil.copyfile(source, copy_path)
     return frozenset({artifact.path, source, copy_path})
 
@@ -356,7 +359,7 @@ MUTATIONS: tuple[Mutation, ...] = (
        _manifest(_on_phase("rollback-readiness", _set(["slo_gates"], [])))),
     _m("no-promotion-gates", "manifest", "TM016", "gate-evaluation lists only its slo_* gates",
        _manifest(_on_phase(GATE_PHASE, lambda p: p.update(
-           slo_gates=[g for g in p["slo_gates"] if str(g["id"]).startswith("slo_")])))),
+           slo_gates=[g for g in p["slo_gates"] if str(g["id"]).startswith(SLO_GATE_PREFIX)])))),
     _m("pass-over-failed-gate", "manifest", "TM017", "rollback-readiness passes while its required gate failed",
        _manifest(_passing_over_failed_gate)),
     _m("canary-pass-without-patch", "manifest", "TM018", "paper-canary passes though no patch was produced",
@@ -390,7 +393,7 @@ MUTATIONS: tuple[Mutation, ...] = (
        _foreign_run_id, applicable=_lane_note_beside_manifest),
     _m("missing-incident", "scheduler-note", "TN010", "the note's rollback evidence does not exist",
        _note(_set(["rollback_incident_evidence_path"], MISSING_INCIDENT))),
-    _m("zero-padded-name", "notes-series", "TN020", "a copy of a note is named iteration-01.md", _zero_padded_copy),
+    _m("zero-padded-name", "notes-series", "TN020", f"a copy of a note is named {ZERO_PADDED}", _zero_padded_copy),
     _m("deleted-note", "notes-series", "TN021", "a note below the highest was deleted", _delete_a_note,
        applicable=_has_gap_room),
 )

@@ -225,9 +225,8 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     source=ROLLBACK,
     applies_to=("manifest",),
     needs=(*PHASES, "/phases/*/observations", "/phases/*/artifact_refs", *GOVERNANCE),
-    statement="""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
-    `drift_last_outcome_path` (interpretation: their values appear as `drift/drift-detection.json`,
-    `drift/drift-action.json`, `drift/drift-outcome.json` entries in
+    statement=f"""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
+    `drift_last_outcome_path` (interpretation: their values appear as `{"`, `".join(DRIFT_EVIDENCE_FILES)}` entries in
     `runtime_governance.artifact_refs` and the runtime-governance / rollback-proof phase refs; when a
     rollback is triggered, those drift files that are referenced there must exist).""",
 )

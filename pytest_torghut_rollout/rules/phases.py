@@ -10,6 +10,7 @@ from ..contract import (
     NON_FAILING_STATUSES,
     PHASES,
     REQUIRED_SLO_GATES,
+    SLO_GATE_PREFIX,
     count_word,
 )
 from ..model import Artifact, Finding, Severity, pointer, show
@@ -190,7 +191,7 @@ def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> I
     """gate-evaluation should list gates beyond its two slo_* checks."""
     i, phase = required_phase(artifact.data, GATE_PHASE)
     ids = [g.get("id") for g in gates_of(phase)]
-    if not any(isinstance(g, str) and not g.startswith("slo_") for g in ids):
+    if not any(isinstance(g, str) and not g.startswith(SLO_GATE_PREFIX) for g in ids):
         yield Finding(
             pointer=pointer("phases", i, "slo_gates"),
             message="gate-evaluation lists no promotion gate entries (ids like gate0_data_integrity)",
