@@ -10,7 +10,6 @@ run are combined by ``record_merge.merge`` into the record one job would have wr
 from __future__ import annotations
 
 import json
-import os
 import platform
 import warnings
 from collections import Counter
@@ -26,19 +25,25 @@ from .contract import CONTRACT
 from .items import Discovery, TorghutWaiverWarning
 from .ledger import Kept
 from .model import NOTE_KINDS, printable
+from .record import (
+    SCHEMA_ID,
+    TOOL,
+    artifact_entries,
+    finding_values,
+    governance,
+    open_risks,
+    record_check,
+    totals,
+    unfollowed_block,
+    write_record,
+)
 from .rules.notes import APPEND_ONLY
 from .selection import Selection
 from .settings import Settings
 from .vcs import head_commit
 from .waivers import Waiver
 
-SCHEMA_ID = "torghut-evidence-v1"
-TOOL = "pytest-torghut-rollout"
 FACTS_PROPERTY = "torghut_artifact_facts"
-UNFOLLOWED_HINT = (
-    "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
-    "or give the tree they lie in with --torghut-refs-root=DIR"
-)
 TRACKED_NOTES_OPT_OUT = {
     "option": "--torghut-allow-tracked-notes",
     "ini": "torghut_allow_tracked_notes",
@@ -46,17 +51,6 @@ TRACKED_NOTES_OPT_OUT = {
     "effect": "notes may be tracked by git: TN022 notes-untracked was not evaluated",
     "use": "a corpus of example artifacts kept in a repository on purpose",
 }
-#: A check's outcome as the record names it, from the outcome the item recorded. ``error`` (the
-#: check itself crashed) is recorded as ``failed`` with ``"error": true``.
-RECORD_OUTCOMES = {
-    "conforms": "passed",
-    "violation": "failed",
-    "advisory": "warning",
-    "not-evaluated": "not-evaluated",
-    "waived": "waived",
-    "error": "failed",
-}
-OUTCOMES = ("passed", "failed", "warning", "not-evaluated", "waived")
 #: Fields that differ between two records of the same inputs: times, and how pytest was invoked.
 TIME_FIELDS = ("generated_at", "environment.started_at", "environment.finished_at")
 
@@ -309,14 +303,6 @@ class EvidenceRecorder:
         write_record(path, self.summary(exitstatus))
 
 
-def write_record(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` as sorted, indented JSON, atomically (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def git_commits(paths: Iterable[Path]) -> dict[str, str]:
     """The commit checked out at each artifacts path that lies in a git work tree (absolute path: commit)."""
     commits: dict[str, str] = {}
@@ -326,107 +312,6 @@ def git_commits(paths: Iterable[Path]) -> dict[str, str]:
         if commit is not None:
             commits[str(where)] = commit
     return dict(sorted(commits.items()))
-
-
-def _json_value(text: str) -> Any:
-    """The value a finding's display text shows, when it is whole JSON; else the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def finding_values(finding: dict[str, str]) -> dict[str, Any]:
-    """A finding for the evidence file: expected and found as JSON values where the text is one
-    (``"fail"`` becomes the string fail, not a string holding quotes), the display text beside."""
-    return finding | {
-        "expected": _json_value(finding["expected"]),
-        "found": _json_value(finding["found"]),
-        "expected_text": finding["expected"],
-        "found_text": finding["found"],
-    }
-
-
-def record_check(check: dict[str, Any]) -> dict[str, Any]:
-    """A recorded check as the record lists it: the outcome in the record's words."""
-    keys = ("nodeid", "rule", "slug", "severity", "artifact", "kind", "sha256", "findings", "not_evaluated", "waiver")
-    return {k: check[k] for k in keys} | {
-        "outcome": RECORD_OUTCOMES[check["outcome"]],
-        "error": check["outcome"] == "error",
-    }
-
-
-def artifact_entries(checks: Iterable[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per artifact a check reported on, by path; its checks by rule."""
-    entries: dict[str, dict[str, Any]] = {}
-    for check in sorted(checks, key=lambda c: (c["artifact"], c["rule"])):
-        path = check["artifact"]
-        known = facts.get(path, {})
-        entry = entries.setdefault(
-            path,
-            {
-                "path": path,
-                "kind": check["kind"],
-                "size": known.get("size"),
-                "sha256": check["sha256"],
-                "manifest": known.get("manifest"),
-                "checks": [],
-            },
-        )
-        keys = ("nodeid", "rule", "slug", "severity", "outcome", "error", "findings", "not_evaluated", "waiver")
-        entry["checks"].append({k: check[k] for k in keys})
-    return list(entries.values())
-
-
-def check_counts(checks: Iterable[dict[str, Any]]) -> dict[str, int]:
-    """How many of ``checks`` (record form) ended in each outcome."""
-    counts = Counter(c["outcome"] for c in checks)
-    return {outcome.replace("-", "_"): counts[outcome] for outcome in OUTCOMES}
-
-
-def totals(artifacts: list[dict[str, Any]]) -> dict[str, int]:
-    """The record's ``totals``: artifacts, checks, each outcome, and crashed checks (``errors``)."""
-    checks = [c for a in artifacts for c in a["checks"]]
-    return {"artifacts": len(artifacts), "checks": len(checks), "errors": sum(c["error"] for c in checks)} | (
-        check_counts(checks)
-    )
-
-
-def governance(artifacts: list[dict[str, Any]], facts: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The governance summary: one row per manifest run, one per notes series, by path."""
-    runs, series = [], []
-    for entry in artifacts:
-        known = facts.get(entry["path"], {})
-        counts = check_counts(entry["checks"])
-        if entry["kind"] == "manifest":
-            manifest = entry["manifest"] or dict.fromkeys(("run_id", "candidate_id", "target", "status"))
-            detail = known.get("governance") or {
-                "phases": [],
-                "rollback_triggered": None,
-                "drift_status": None,
-                "evidence": [],
-            }
-            runs.append({"path": entry["path"], "sha256": entry["sha256"]} | manifest | detail | {"checks": counts})
-        elif entry["kind"] == "notes-series":
-            detail = known.get("series") or {"iterations": 0, "outcomes": {}, "last_iteration": None}
-            series.append({"path": entry["path"]} | detail | {"checks": counts})
-    return {"runs": runs, "notes_series": series}
-
-
-def open_risks(checks: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Checks (recorded or record form) that failed under a live waiver, by test id."""
-    waived = sorted((c for c in checks if c["outcome"] == "waived"), key=lambda c: c["nodeid"])
-    return [
-        {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
-        | c["waiver"]
-        for c in waived
-    ]
-
-
-def unfollowed_block(references: Iterable[str]) -> dict[str, Any]:
-    """The record's ``references_not_followed``."""
-    refs = sorted(set(references))
-    return {"count": len(refs), "references": refs, "hint": UNFOLLOWED_HINT if refs else ""}
 
 
 def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
