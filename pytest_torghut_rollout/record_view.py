@@ -107,6 +107,8 @@ def show_lines(record: dict[str, Any]) -> Iterator[str]:
         for evidence in run["evidence"]:
             state = "exists" if evidence["exists"] else "MISSING"
             yield f"    {evidence['role']}: {_text(evidence['ref'])} ({state})"
+        if run["rollback_triggered"] and not any(e["role"] == "rollback-incident" for e in run["evidence"]):
+            yield "    rollback-incident: none named (MISSING)"
     series = record["governance"]["notes_series"]
     yield ""
     yield f"notes series ({len(series)})"
@@ -157,7 +159,7 @@ def governance_html(record: dict[str, Any]) -> list[str]:
         + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_text(v))}</td></tr>" for k, v in rows)
         + "</table>"
     )
-    head = ["Run id", "Candidate", "Target", "Manifest status", *PHASE_ORDER, "Passed", "Failed", "SHA-256"]
+    head = ["Manifest", "Run id", "Candidate", "Target", "Manifest status", *PHASE_ORDER, "Passed", "Failed", "SHA-256"]
     parts.append(
         '<table class="torghut-runs"><tr>'
         + _cells(head, "th")
@@ -166,6 +168,7 @@ def governance_html(record: dict[str, Any]) -> list[str]:
             "<tr>"
             + _cells(
                 [
+                    r["path"],
                     r["run_id"],
                     r["candidate_id"],
                     r["target"],

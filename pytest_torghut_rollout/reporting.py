@@ -20,11 +20,12 @@ from ._keys import (
     VERDICT_KEY,
     WAIVER_KEY,
 )
-from .evidence import FACTS_PROPERTY, UNFOLLOWED_HINT, EvidenceRecorder, carries_outcome
+from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
 from .facts import artifact_facts
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .ledger import Kept
 from .model import printable
+from .record import UNFOLLOWED_HINT
 from .record_view import governance_html
 from .rules import Rule
 from .settings import RULE_COMMAND, Settings
