@@ -8,16 +8,21 @@ import html
 import json
 import re
 import subprocess
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hypothesis  # noqa: F401  (see test_plugin: imported once for the inner runs)
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from pytest_torghut_rollout.cli import main
 from pytest_torghut_rollout.contract import PHASE_ORDER
+from pytest_torghut_rollout.model import printable
+from pytest_torghut_rollout.record_view import governance_html, show_lines
 
 TreeWriter = Callable[..., Path]
 Git = Callable[..., "subprocess.CompletedProcess[str]"]
@@ -445,3 +450,47 @@ def test_html_governance_summary_is_complete_under_xdist(
         assert html.escape(row["run_id"]) in summary
         assert row["sha256"] in summary
     assert "<td>notes</td><td>2</td>" in summary
+
+
+def test_show_says_when_a_rollback_names_no_incident_evidence(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    silent = rollback_manifest(manifest, run_id=RUN_ID)
+    for governance in (silent["runtime_governance"], silent["rollback_proof"]):
+        governance["rollback_incident_evidence_path"] = ""
+    record_of(pytester, artifacts_arg(write_tree(manifest=silent)))
+    assert main(["evidence", "show", str(pytester.path / "e.json")]) == 0
+    assert "    rollback-incident: none named (MISSING)" in capsys.readouterr().out.splitlines()
+
+
+def test_artifact_facts_stay_out_of_junit_xml(pytester: pytest.Pytester, artifacts: Path) -> None:
+    record_of(pytester, artifacts_arg(artifacts), "--junitxml=junit.xml")
+    names = {p.get("name") for p in ET.parse(pytester.path / "junit.xml").iter("property")}
+    assert "torghut_rule" in names
+    assert "torghut_artifact_facts" not in names
+
+
+#: Text an artifact may hold: controls, markup, bidirectional overrides, separators, quotes.
+hostile_text = st.text(st.sampled_from(["<", ">", "&", '"', "'", "\x1b", "\n", "\r", "\u202e", "\u2028", "a", "é"]))
+
+
+def test_views_escape_every_artifact_string(pytester: pytest.Pytester, artifacts: Path) -> None:
+    base = record_of(pytester, artifacts_arg(artifacts))
+
+    @settings(max_examples=60, deadline=None)
+    @given(values=st.lists(hostile_text, min_size=6, max_size=6))
+    def escaped(values: list[str]) -> None:
+        record = copy.deepcopy(base)
+        (run_row,) = record["governance"]["runs"]
+        run_row.update(run_id=values[0], candidate_id=values[1], target=values[2], status=values[3])
+        run_row["phases"][0]["status"] = values[4]
+        record["governance"]["notes_series"][0]["outcomes"] = {values[5]: 1}
+        page = "".join(governance_html(record))
+        text = "\n".join(show_lines(record))
+        for value in values:
+            # Controls are written out as \uXXXX in the page too, then the markup is escaped.
+            assert html.escape(printable(value)) in page
+        assert not re.search(r"<(?!/?(h2|table|tr|th|td|div)\b)", page)
+        assert not re.search(r"[\x00-\x09\x0b-\x1f\x7f\u2028\u202e]", text)
+
+    escaped()
