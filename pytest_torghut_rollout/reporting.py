@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,11 +123,16 @@ def _ship_facts(item: RuleItem, report: pytest.TestReport) -> None:
     report.user_properties.append((FACTS_PROPERTY, json.dumps(facts, sort_keys=True)))
 
 
+def _code_spans(escaped: str) -> str:
+    """Show the `field` spans of a statement (already HTML-escaped) as code, as Allure's Markdown does."""
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped)
+
+
 def rule_html(rule: Rule) -> str:
     """The rule itself as HTML (title, source and statement): no documentation site is needed."""
     return (
         f"<h4>{html.escape(f'{rule.id} {rule.slug}: {rule.title}')}</h4>"
-        f"<p>{html.escape(rule.source)}: {html.escape(rule.statement)}</p>"
+        f"<p>{html.escape(rule.source)}: {_code_spans(html.escape(rule.statement))}</p>"
         f"<p>Severity: {html.escape(rule.severity.value)}. "
         f"Printed by <code>{html.escape(RULE_COMMAND)} {html.escape(rule.id)}</code>.</p>"
     )
@@ -144,14 +150,26 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
     else:
         extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
     findings = item.stash.get(FINDINGS_KEY, [])
-    extras.append(
-        pytest_html.extras.json(
-            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
-            | {"findings": [f.as_dict() for f in findings]},
-            name="Evidence",
+    evidence: dict[str, Any] = {
+        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"
+    }
+    evidence |= {"findings": [f.as_dict() for f in findings]}
+    if item.config.getoption("self_contained_html", False):
+        # A single-file report would link the JSON as a data: URL, which browsers refuse to open
+        # from a page (Chromium shows a blank tab): the evidence goes into the page instead.
+        extras.append(
+            pytest_html.extras.extra(evidence_html(evidence), pytest_html.extras.FORMAT_HTML, name="Evidence")
         )
-    )
+    else:
+        extras.append(pytest_html.extras.json(evidence, name="Evidence"))
     report.extras = extras  # type: ignore[attr-defined]
+
+
+def evidence_html(evidence: dict[str, Any]) -> str:
+    """A check's evidence as escaped, indented JSON under a disclosure the reader opens."""
+    text = json.dumps(evidence, indent=2, sort_keys=True)
+    summary = "<summary>Evidence (JSON)</summary>"
+    return f'<details class="torghut-evidence">{summary}<pre>{html.escape(text)}</pre></details>'
 
 
 def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
@@ -166,7 +184,7 @@ def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
         bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == "violation"})
         yield (
             f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
-            "fix the artifacts or their producer, see the failures above."
+            "fix the artifacts or their producer, see the failed checks."
         )
     if totals["advisory"]:
         yield (
@@ -189,9 +207,9 @@ def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
         was = "was" if one else "were"
         yield f"{len(recorder.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
     if totals["error"]:
-        yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
+        yield f"{_n(totals['error'], 'check')} could not run; see the checks that errored."
     if recorder.discovery_failed and recorder.discovery_reported:
-        yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
+        yield "Discovery failed, so this run cannot pass; see the torghut::discovery check."
     elif recorder.discovery_failed:
         yield ("Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail.")
     if recorder.partial:

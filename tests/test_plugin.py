@@ -244,7 +244,7 @@ def test_strict_makes_advisory_findings_fail(
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
         ]
     )
 
@@ -658,7 +658,7 @@ def test_empty_directory_fails_only_the_discovery_test(pytester: pytest.Pytester
         [
             "discovery: found 0 artifacts, at least 1 required",
             "0 checks of 0 artifacts against the rollout contract.",
-            "Discovery failed, so this run cannot pass; see torghut::discovery above.",
+            "Discovery failed, so this run cannot pass; see the torghut::discovery check.",
         ]
     )
 
@@ -702,7 +702,7 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
         ]
     )
     assert "Traceback" not in result.stdout.str()
@@ -1049,7 +1049,7 @@ def test_terminal_summary_uses_plurals(
         [
             f"{checks} checks of 5 artifacts against the rollout contract.",
             f"{checks - 4 - UNJUDGED} checks conformed.",
-            "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failures above.",
+            "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failed checks.",
             "2 advisory checks warned; rerun with --torghut-strict to make advisories fail.",
         ],
         consecutive=True,
@@ -1059,7 +1059,7 @@ def test_terminal_summary_uses_plurals(
         [
             "3 checks of 1 artifact against the rollout contract.",
             "1 check conformed.",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
             "1 advisory check warned; rerun with --torghut-strict to make advisories fail.",
         ],
         consecutive=True,
