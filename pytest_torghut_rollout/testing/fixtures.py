@@ -199,6 +199,8 @@ def _truncate(tree: Tree, path: str, size: Any, where: str) -> None:
 def _copy(tree: Tree, fixtures: Path, source: str, to: str, where: str) -> None:
     if not _golden(source):
         raise BuildError(f"{where}: copies come from {' or '.join(GOLDEN)}, not {source!r}")
+    if _under(tree, to):
+        raise BuildError(f"{where}: {to!r} already exists in the case")
     origin = fixtures / source
     if origin.is_file():
         tree[to] = origin.read_bytes()

@@ -162,7 +162,7 @@ def _apply_one(document: Any, operation: Mapping[str, Any], index: int) -> Any:
     if not isinstance(operation, Mapping):
         raise PatchError(index, "?", "", "an operation is a JSON object")
     op = operation.get("op")
-    if op not in OPERATIONS:
+    if not isinstance(op, str) or op not in OPERATIONS:
         expected = f"unknown op; expected one of {sorted(OPERATIONS)}"
         raise PatchError(index, str(op), str(operation.get("path", "")), expected)
     path, tokens = _pointer(operation, "path", index, op)
