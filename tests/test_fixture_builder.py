@@ -141,11 +141,13 @@ def test_test_tells_json_types_apart(left: Any, right: Any) -> None:
         apply_patch({"v": left}, [{"op": "test", "path": "/v", "value": right}])
 
 
+@pytest.mark.slow
 @given(st.lists(st.text(max_size=6), max_size=4))
 def test_a_pointer_of_escaped_tokens_parses_back_to_them(tokens: list[str]) -> None:
     assert parse_pointer("".join(f"/{escape_token(t)}" for t in tokens)) == tokens
 
 
+@pytest.mark.slow
 @given(st.dictionaries(st.text(max_size=6), JSON_VALUES, max_size=4), st.text(max_size=6), JSON_VALUES)
 def test_add_then_test_then_remove_of_a_new_member_gives_back_the_document(
     document: dict[str, Any], key: str, value: Any
