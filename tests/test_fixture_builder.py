@@ -304,6 +304,8 @@ def test_a_golden_not_written_as_the_goldens_are_cannot_be_patched(tmp_path: Pat
         ({"description": "x", "only": ["notes"]}, "conforming/x", "/only: names paths of a base"),
         (_spec(patch=[]), "TM012/broken-case", "unknown keys ['patch']"),
         (_spec(), "loose", "expected cases/<RULE>/<slug>.json"),
+        (_spec(), "TM012/.", "expected cases/<RULE>/<slug>.json"),
+        (_spec(), "TM012/deeper/case", "expected cases/<RULE>/<slug>.json"),
     ],
 )
 def test_a_malformed_spec_fails_the_build_naming_it(

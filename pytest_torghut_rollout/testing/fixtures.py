@@ -101,7 +101,7 @@ def _load_case(spec_path: Path, cases_dir: Path) -> Case:
     if unknown:
         raise BuildError(f"{spec_path}: unknown keys {sorted(unknown)}; expected {[*FACT_KEYS, *BUILD_KEYS]}")
     group, slug = name.removesuffix(".json").split("/", 1) if "/" in name else ("", name)
-    if not group or "/" in slug:
+    if not group or "/" in slug or slug in (".", ".."):
         raise BuildError(f"{spec_path}: expected {CASES}/<RULE>/<slug>.json or {CASES}/{CONFORMING}/<slug>.json")
     target = PurePosixPath(CONFORMING, slug) if group == CONFORMING else PurePosixPath("invalid", group, slug)
     base = spec.get("base")
