@@ -133,6 +133,17 @@ def show_lines(record: dict[str, Any]) -> Iterator[str]:
         )
 
 
+#: Borders, and digests that wrap instead of running off the page; runs that failed a check or
+#: whose manifest failed are tinted.
+_STYLE = (
+    "table.torghut-environment, table.torghut-runs, table.torghut-notes {border-collapse: collapse; margin: 0.5em 0}"
+    " .torghut-runs th, .torghut-runs td, .torghut-notes th, .torghut-notes td, .torghut-environment th,"
+    " .torghut-environment td {border: 1px solid #ccc; padding: 2px 6px; text-align: left; vertical-align: top}"
+    " .torghut-runs td:last-child {word-break: break-all; font-family: monospace; font-size: 0.85em}"
+    " tr.torghut-failed td {background: #fdecea}"
+)
+
+
 def _cells(values: list[Any], tag: str = "td") -> str:
     return "".join(f"<{tag}>{html.escape(_text(v))}</{tag}>" for v in values)
 
@@ -140,7 +151,7 @@ def _cells(values: list[Any], tag: str = "td") -> str:
 def governance_html(record: dict[str, Any]) -> list[str]:
     """The governance summary at the top of the pytest-html report: banner, environment, runs, series."""
     env = record["environment"]
-    parts: list[str] = []
+    parts: list[str] = [f"<style>{_STYLE}</style>"]
     banner = partial_banner(record)
     if banner is not None:
         style = "background:#b00020;color:#fff;font-weight:bold;padding:0.6em;font-size:1.2em"
@@ -152,7 +163,10 @@ def governance_html(record: dict[str, Any]) -> list[str]:
         ("Contract", env["contract"]),
         ("Python, pytest", f"{env['python']}, {env['pytest']}"),
         ("Host", env["host"]),
-        *(("Artifacts path", f"{p} (git {commits.get(p, 'none')})") for p in env["artifacts_paths"]),
+        *(
+            ("Artifacts path", f"{p} (git commit {commits[p]})" if p in commits else f"{p} (not in a git work tree)")
+            for p in env["artifacts_paths"]
+        ),
     ]
     parts.append(
         '<table class="torghut-environment">'
@@ -165,7 +179,7 @@ def governance_html(record: dict[str, Any]) -> list[str]:
         + _cells(head, "th")
         + "</tr>"
         + "".join(
-            "<tr>"
+            ('<tr class="torghut-failed">' if r["checks"]["failed"] or r["status"] != "pass" else "<tr>")
             + _cells(
                 [
                     r["path"],
