@@ -5,41 +5,32 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import platform
-import warnings
-from collections import Counter
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
-from .contract import CONTRACT
-from .items import Discovery, DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
-from .ledger import Kept
-from .model import NOTE_KINDS, printable
-from .rules import Rule
-from .rules.notes import APPEND_ONLY
-from .selection import Selection
-from .settings import RULE_COMMAND, Settings
-from .waivers import Waiver
-from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
-
-UNFOLLOWED_HINT = (
-    "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
-    "or give the tree they lie in with --torghut-refs-root=DIR"
+from ._keys import (
+    CONTEXT_KEY,
+    FINDINGS_KEY,
+    OUTCOME_KEY,
+    SERIES_NOTES_KEY,
+    SETTINGS_KEY,
+    SHIPPED_KEY,
+    VERDICT_KEY,
+    WAIVER_KEY,
 )
-TRACKED_NOTES_OPT_OUT = {
-    "option": "--torghut-allow-tracked-notes",
-    "ini": "torghut_allow_tracked_notes",
-    "rule": "TN022",
-    "effect": "notes may be tracked by git: TN022 notes-untracked was not evaluated",
-    "use": "a corpus of example artifacts kept in a repository on purpose",
-}
+from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
+from .facts import artifact_facts
+from .items import DiscoveryItem, RuleItem, WaiversItem
+from .ledger import Kept
+from .model import printable
+from .record import UNFOLLOWED_HINT
+from .record_view import governance_html
+from .rules import Rule
+from .settings import RULE_COMMAND, Settings
+from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -76,14 +67,9 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
     ]
 
 
-def _carries_outcome(report: pytest.TestReport) -> bool:
-    """The one report per check that says how it ended: its call, or a setup that failed."""
-    return report.when == "call" or (report.when == "setup" and report.failed)
-
-
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     """Attach the evidence of a torghut item to its report (runs where the item ran)."""
-    if not _carries_outcome(report):
+    if not carries_outcome(report):
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
@@ -110,17 +96,42 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     report.user_properties.extend(properties)
     if not isinstance(item, RuleItem):
         return
+    _ship_facts(item, report)
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
     if item.config.pluginmanager.hasplugin("html"):
         _html_extras(report, item, dict(properties), settings)
 
 
+def _ship_facts(item: RuleItem, report: pytest.TestReport) -> None:
+    """Send what the record says about the item's artifact, with its first report in this process.
+
+    On this report only, not the item: JUnit XML writes the item's properties, and they would
+    repeat the artifact's facts. The controller keeps the first it receives (all are the same).
+    """
+    artifact = item.artifact
+    shipped = item.config.stash.setdefault(SHIPPED_KEY, set())
+    if artifact.display in shipped:
+        return
+    shipped.add(artifact.display)
+    context = item.config.stash[CONTEXT_KEY]
+    notes = (
+        item.config.stash.get(SERIES_NOTES_KEY, {}).get(artifact.path, ()) if artifact.kind == "notes-series" else ()
+    )
+    facts = artifact_facts(artifact, context, notes)
+    report.user_properties.append((FACTS_PROPERTY, json.dumps(facts, sort_keys=True)))
+
+
+def _code_spans(escaped: str) -> str:
+    """Show the `field` spans of a statement (already HTML-escaped) as code, as Allure's Markdown does."""
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped)
+
+
 def rule_html(rule: Rule) -> str:
     """The rule itself as HTML (title, source and statement): no documentation site is needed."""
     return (
         f"<h4>{html.escape(f'{rule.id} {rule.slug}: {rule.title}')}</h4>"
-        f"<p>{html.escape(rule.source)}: {html.escape(rule.statement)}</p>"
+        f"<p>{html.escape(rule.source)}: {_code_spans(html.escape(rule.statement))}</p>"
         f"<p>Severity: {html.escape(rule.severity.value)}. "
         f"Printed by <code>{html.escape(RULE_COMMAND)} {html.escape(rule.id)}</code>.</p>"
     )
@@ -138,393 +149,116 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
     else:
         extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
     findings = item.stash.get(FINDINGS_KEY, [])
-    extras.append(
-        pytest_html.extras.json(
-            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS}
-            | {"findings": [f.as_dict() for f in findings]},
-            name="Evidence",
+    evidence: dict[str, Any] = {
+        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS
+    }
+    evidence |= {"findings": [f.as_dict() for f in findings]}
+    if item.config.getoption("self_contained_html", False):
+        # A single-file report would link the JSON as a data: URL, which browsers refuse to open
+        # from a page (Chromium shows a blank tab): the evidence goes into the page instead.
+        extras.append(
+            pytest_html.extras.extra(evidence_html(evidence), pytest_html.extras.FORMAT_HTML, name="Evidence")
         )
-    )
+    else:
+        extras.append(pytest_html.extras.json(evidence, name="Evidence"))
     report.extras = extras  # type: ignore[attr-defined]
 
 
-def _json_value(text: str) -> Any:
-    """The value a finding's display text shows, when it is whole JSON; else the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def evidence_html(evidence: dict[str, Any]) -> str:
+    """A check's evidence as escaped, indented JSON under a disclosure the reader opens."""
+    text = json.dumps(evidence, indent=2, sort_keys=True)
+    summary = "<summary>Evidence (JSON)</summary>"
+    return f'<details class="torghut-evidence">{summary}<pre>{html.escape(text)}</pre></details>'
 
 
-def _finding_values(finding: dict[str, str]) -> dict[str, Any]:
-    """A finding for the evidence file: expected and found as JSON values where the text is one
-    (``"fail"`` becomes the string fail, not a string holding quotes), the display text beside."""
-    return finding | {
-        "expected": _json_value(finding["expected"]),
-        "found": _json_value(finding["found"]),
-        "expected_text": finding["expected"],
-        "found_text": finding["found"],
-    }
-
-
-@dataclass
-class EvidenceRecorder:
-    """Collects torghut results from reports (also from xdist workers) on the controller."""
-
-    settings: Settings
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    discovery: dict[str, int] = field(default_factory=dict)
-    discovery_failed: bool = False
-    discovery_reported: bool = False
-    discovery_problems: list[str] = field(default_factory=list)
-    """Places under the artifacts paths that could not be searched."""
-    unfollowed: set[str] = field(default_factory=set)
-    """References a rule would have followed that resolve outside the trees."""
-    selection: Selection = field(default_factory=Selection)
-    command: tuple[str, ...] = ()
-    """The pytest command line's arguments, as invoked."""
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    waivers_failed: bool = False
-    waivers_reported: bool = False
-    """The ``torghut::waivers`` check failed: a waiver has expired."""
-    unmatched_is_error: bool = False
-    """Warning filters turned the unmatched-waiver warning into an error, which fails the run."""
-
-    lost_series: list[str] = field(default_factory=list)
-    """Notes series the ledger recorded that discovery no longer found."""
-    ledger: Kept | None = None
-    """What became of the notes ledger (set on the controller at the end of the run)."""
-
-    def take_discovery(self, discovery: Discovery) -> None:
-        """Keep what discovery found at collection, so a deselected discovery test still counts it."""
-        self.discovery = dict(discovery.by_kind)
-        self.discovery_problems = [printable(p) for p in discovery.problems]
-        self.lost_series = list(discovery.lost)
-        self.discovery_failed = (
-            discovery.error is not None
-            or bool(discovery.problems)
-            or bool(discovery.lost)
-            or discovery.found < self.settings.min_artifacts
+def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
+    """Sentences for the terminal, one per outcome, ending in the next step."""
+    totals = recorder.totals()
+    artifacts = len({c["artifact"] for c in recorder.checks})
+    yield f"{_n(len(recorder.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
+    if totals[CheckOutcome.CONFORMS]:
+        yield f"{_n(totals['conforms'], 'check')} conformed."
+    yield from _waiver_lines(recorder)
+    if totals[CheckOutcome.VIOLATION]:
+        bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == CheckOutcome.VIOLATION})
+        yield (
+            f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
+            "fix the artifacts or their producer, see the failed checks."
+        )
+    if totals[CheckOutcome.ADVISORY]:
+        yield (
+            f"{_n(totals['advisory'], 'advisory check')} warned; rerun with --torghut-strict to make advisories fail."
+        )
+    if totals[CheckOutcome.NOT_EVALUATED]:
+        yield (
+            f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
+            "(another check reports it), was not followed, or is not there to compare with (no git work "
+            "tree, no notes ledger); rerun with -rs to see why."
+        )
+    if recorder.settings.allow_tracked_notes:
+        yield (
+            "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
+            "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
+        )
+    if recorder.unfollowed:
+        one = len(recorder.unfollowed) == 1
+        what = "reference resolves" if one else "references resolve"
+        was = "was" if one else "were"
+        yield f"{len(recorder.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
+    if totals[CheckOutcome.ERROR]:
+        yield f"{_n(totals['error'], 'check')} could not run; see the checks that errored."
+    if recorder.discovery_failed and recorder.discovery_reported:
+        yield "Discovery failed, so this run cannot pass; see the torghut::discovery check."
+    elif recorder.discovery_failed:
+        yield ("Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail.")
+    if recorder.partial:
+        yield (
+            f"This was a partial run: {recorder.selection.selected} of {_n(recorder.selection.collected, 'check')} "
+            "selected; it is not evidence of conformance."
         )
 
-    @property
-    def reported(self) -> int:
-        """Torghut tests (checks, the discovery and the waivers test) that reported an outcome."""
-        return len(self.checks) + self.discovery_reported + self.waivers_reported
+    if recorder.ledger is not None:
+        yield _ledger_line(recorder, recorder.ledger)
 
-    @property
-    def partial(self) -> bool:
-        """Whether this run left checks out, so that it is no evidence of conformance."""
-        return self.selection.is_partial(self.reported)
 
-    def result(self, exitstatus: int) -> str:
-        """``pass`` only for a full green run; a green partial run is ``incomplete``."""
-        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-            return "fail"
-        if self.partial:
-            return "incomplete"
-        return "pass" if exitstatus == pytest.ExitCode.OK else "fail"
-
-    def record(self, report: pytest.TestReport) -> None:
-        """Take what a report says about a torghut check (once: from its call or failed setup)."""
-        if not _carries_outcome(report):
-            return
-        props = dict(report.user_properties)
-        if Prop.DISCOVERY in props:
-            self.discovery = json.loads(str(props[Prop.DISCOVERY]))
-            self.discovery_failed = report.failed
-            self.discovery_reported = True
-            self.discovery_problems = json.loads(str(props.get(Prop.DISCOVERY_PROBLEMS, "[]")))
-            self.lost_series = json.loads(str(props.get(Prop.LOST_SERIES, "[]")))
-            return
-        if Prop.WAIVERS in props:
-            self.waivers_failed = report.failed
-            self.waivers_reported = True
-            return
-        if Prop.RULE not in props:
-            return
-        outcome = str(props[Prop.OUTCOME])
-        if report.failed and outcome != CheckOutcome.VIOLATION:
-            outcome = CheckOutcome.ERROR
-        if props.get(Prop.UNFOLLOWED):
-            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
-        self.checks.append(
-            {
-                "nodeid": report.nodeid,
-                "rule": props[Prop.RULE],
-                "slug": props[Prop.SLUG],
-                "severity": props[Prop.SEVERITY],
-                "artifact": props[Prop.ARTIFACT],
-                "kind": props[Prop.KIND],
-                "sha256": props.get(Prop.SHA256) or None,
-                "outcome": outcome,
-                "findings": [_finding_values(f) for f in json.loads(str(props[Prop.FINDINGS]))],
-                "not_evaluated": str(props.get(Prop.NOT_EVALUATED) or "") or None,
-                "waiver": _waiver_of(props),
-            }
+def _waiver_lines(recorder: EvidenceRecorder) -> Iterator[str]:
+    """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
+    risks = recorder.open_risks()
+    if risks:
+        yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
+        for risk in risks:
+            yield (
+                f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
+                f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
+            )
+    book = recorder.settings.waivers
+    expired = book.expired if book else ()
+    if expired:
+        owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
+        them = "it" if len(expired) == 1 else "them"
+        where = ", see torghut::waivers above" if recorder.waivers_failed else ""
+        yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
+    unmatched = recorder.unmatched()
+    if unmatched:
+        owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
+        error = " Warning filters make this an error, so the run fails." if recorder.unmatched_is_error else ""
+        yield (
+            f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
+            f"remove stale waivers or correct their rule or artifact glob.{error}"
         )
 
-    def open_risks(self) -> list[dict[str, Any]]:
-        """Checks that failed under a live waiver: accepted for now, not conforming."""
-        waived = sorted((c for c in self.checks if c["outcome"] == CheckOutcome.WAIVED), key=lambda c: c["nodeid"])
-        return [
-            {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
-            | c["waiver"]
-            for c in waived
-        ]
 
-    def unmatched(self) -> list[tuple[Waiver, int]]:
-        """Live waivers that waived no failure, each with how many checks it names ran."""
-        book = self.settings.waivers
-        if book is None:
-            return []
-        used = {c["waiver"]["waiver"] for c in self.checks if c["waiver"] is not None}
-        return [
-            (w, sum(1 for c in self.checks if w.matches(c["rule"], c["artifact"])))
-            for w in book.live
-            if w.index not in used
-        ]
-
-    def warn_unmatched(self) -> None:
-        """Warn once per live waiver that waived nothing (on the controller, which sees every check)."""
-        book = self.settings.waivers
-        if book is None:
-            return
-        for waiver, ran in self.unmatched():
-            why = (
-                f"it names {_n(ran, 'check')} that ran, and none failed"
-                if ran
-                else "no check it names ran (deselected, or its rule and artifact glob name no check)"
-            )
-            message = (
-                f"{waiver.label}, owned by {waiver.owner}, waived no failure in this run: {why}; "
-                "remove it if stale, or correct its rule or artifact glob"
-            )
-            try:
-                warnings.warn_explicit(TorghutWaiverWarning(message), TorghutWaiverWarning, str(book.path), 0)
-            except TorghutWaiverWarning:
-                # Warning filters made it an error (-W error): the run fails, with a summary line.
-                self.unmatched_is_error = True
-
-    def ledger_series(self) -> list[str]:
-        """Series whose notes the ledger may take: the append-only check ran and did not fail."""
-        return [
-            c["artifact"]
-            for c in self.checks
-            if c["rule"] == APPEND_ONLY and c["outcome"] in (CheckOutcome.CONFORMS, CheckOutcome.NOT_EVALUATED)
-        ]
-
-    def note_digests(self) -> dict[str, tuple[str, str | None]]:
-        """Each note the checks read: display path to kind and SHA-256."""
-        return {c["artifact"]: (c["kind"], c["sha256"]) for c in self.checks if c["kind"] in NOTE_KINDS}
-
-    def totals(self) -> Counter[str]:
-        """How many checks ended in each outcome."""
-        return Counter(check["outcome"] for check in self.checks)
-
-    def summary(self, exitstatus: int) -> dict[str, Any]:
-        """The machine-readable evidence summary of the run."""
-        from . import __version__
-
-        by_artifact: dict[str, dict[str, Any]] = {}
-        for check in sorted(self.checks, key=lambda c: (c["artifact"], c["rule"])):
-            entry = by_artifact.setdefault(
-                check["artifact"],
-                {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
-            )
-            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated", "waiver")
-            entry["checks"].append({k: check[k] for k in keys})
-        totals = self.totals()
-        finished = datetime.now(UTC).isoformat(timespec="seconds")
-        book = self.settings.waivers
-        return {
-            "tool": "pytest-torghut-rollout",
-            "version": __version__,
-            "contract": CONTRACT,
-            "generated_at": finished,
-            "environment": {
-                "plugin": f"pytest-torghut-rollout {__version__}",
-                "contract": CONTRACT,
-                "python": platform.python_version(),
-                "pytest": pytest.__version__,
-                "command": list(self.command),
-                "host": platform.node(),
-                "started_at": self.started.isoformat(timespec="seconds"),
-                "finished_at": finished,
-                "artifacts_paths": [str(p.resolve()) for p in self.settings.artifacts],
-            },
-            "artifacts_paths": [str(p) for p in self.settings.artifacts],
-            "refs_roots": [str(p) for p in self.settings.refs_roots],
-            "options": {
-                "strict": self.settings.strict,
-                "check_refs": self.settings.check_refs,
-                "min_artifacts": self.settings.min_artifacts,
-                "max_bytes": self.settings.max_bytes,
-                "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
-                "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
-                "allow_tracked_notes": self.settings.allow_tracked_notes,
-                "notes_ledger": str(self.settings.notes_ledger) if self.settings.notes_ledger else None,
-            },
-            "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
-            "discovery": {
-                "found": self.discovery,
-                "failed": self.discovery_failed,
-                "run": self.discovery_reported,
-                "problems": self.discovery_problems,
-                "lost_series": self.lost_series,
-            },
-            "selection": self.selection.report(reported=self.reported),
-            "notes_ledger": self._ledger_summary(),
-            "totals": {
-                "artifacts": len(by_artifact),
-                "checks": len(self.checks),
-                "conforms": totals[CheckOutcome.CONFORMS],
-                "violations": totals[CheckOutcome.VIOLATION],
-                "advisories": totals[CheckOutcome.ADVISORY],
-                "not_evaluated": totals[CheckOutcome.NOT_EVALUATED],
-                "waived": totals[CheckOutcome.WAIVED],
-                "errors": totals[CheckOutcome.ERROR],
-            },
-            "waivers": {
-                "file": str(book.path) if book else None,
-                "date": book.today.isoformat() if book else None,
-                "count": len(book.waivers) if book else 0,
-                "open_risks": self.open_risks(),
-                "expired": [w.as_dict() for w in book.expired] if book else [],
-                "unmatched": [w.as_dict() | {"checks_ran": ran} for w, ran in self.unmatched()],
-            },
-            "references_not_followed": {
-                "count": len(self.unfollowed),
-                "references": sorted(self.unfollowed),
-                "hint": UNFOLLOWED_HINT if self.unfollowed else "",
-            },
-            "pytest_exit_status": exitstatus,
-            "result": self.result(exitstatus),
-            "artifacts": list(by_artifact.values()),
-        }
-
-    def _ledger_summary(self) -> dict[str, Any] | None:
-        if self.settings.notes_ledger is None:
-            return None
-        kept = self.ledger
-        return {
-            "path": str(self.settings.notes_ledger),
-            "status": kept.status if kept else "not extended",
-            "added": kept.added if kept else 0,
-            "entries": kept.total if kept else 0,
-            "reason": kept.reason if kept else "the run did not finish",
-            "head_sha256": kept.head if kept else None,
-        }
-
-    def write(self, path: Path, exitstatus: int) -> None:
-        """Write the summary atomically next to its final place."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.summary(exitstatus), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-
-    def summary_lines(self) -> Iterator[str]:
-        """Sentences for the terminal, one per outcome, ending in the next step."""
-        totals = self.totals()
-        artifacts = len({c["artifact"] for c in self.checks})
-        yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
-        if totals[CheckOutcome.CONFORMS]:
-            yield f"{_n(totals['conforms'], 'check')} conformed."
-        yield from self._waiver_lines()
-        if totals[CheckOutcome.VIOLATION]:
-            bad = len({c["artifact"] for c in self.checks if c["outcome"] == CheckOutcome.VIOLATION})
-            yield (
-                f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
-                "fix the artifacts or their producer, see the failures above."
-            )
-        if totals[CheckOutcome.ADVISORY]:
-            yield (
-                f"{_n(totals['advisory'], 'advisory check')} warned; "
-                "rerun with --torghut-strict to make advisories fail."
-            )
-        if totals[CheckOutcome.NOT_EVALUATED]:
-            yield (
-                f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
-                "(another check reports it), was not followed, or is not there to compare with (no git work "
-                "tree, no notes ledger); rerun with -rs to see why."
-            )
-        if self.settings.allow_tracked_notes:
-            yield (
-                "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
-                "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
-            )
-        if self.unfollowed:
-            one = len(self.unfollowed) == 1
-            what = "reference resolves" if one else "references resolve"
-            was = "was" if one else "were"
-            yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
-        if totals[CheckOutcome.ERROR]:
-            yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
-        if self.discovery_failed and self.discovery_reported:
-            yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
-        elif self.discovery_failed:
-            yield (
-                "Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail."
-            )
-        if self.partial:
-            yield (
-                f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
-                "selected; it is not evidence of conformance."
-            )
-
-        if self.ledger is not None:
-            yield self._ledger_line(self.ledger)
-
-    def _waiver_lines(self) -> Iterator[str]:
-        """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
-        risks = self.open_risks()
-        if risks:
-            yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
-            for risk in risks:
-                yield (
-                    f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
-                    f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
-                )
-        book = self.settings.waivers
-        expired = book.expired if book else ()
-        if expired:
-            owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
-            them = "it" if len(expired) == 1 else "them"
-            where = ", see torghut::waivers above" if self.waivers_failed else ""
-            yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
-        unmatched = self.unmatched()
-        if unmatched:
-            owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
-            error = " Warning filters make this an error, so the run fails." if self.unmatched_is_error else ""
-            yield (
-                f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
-                f"remove stale waivers or correct their rule or artifact glob.{error}"
-            )
-
-    def _ledger_line(self, kept: Kept) -> str:
-        path = self.settings.notes_ledger
-        if kept.status == "created":
-            return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
-        if kept.status == "extended":
-            return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
-        if kept.status == "unchanged":
-            return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
-        if kept.reason.startswith("it cannot be trusted"):
-            return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
-        return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
-
-
-def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
-    """The waiver a check's properties name, if it matched one."""
-    if not props.get(Prop.WAIVER):
-        return None
-    return {
-        "waiver": int(props[Prop.WAIVER]),
-        "owner": props[Prop.WAIVER_OWNER],
-        "expires": props[Prop.WAIVER_EXPIRES],
-        "reason": props[Prop.WAIVER_REASON],
-    }
+def _ledger_line(recorder: EvidenceRecorder, kept: Kept) -> str:
+    path = recorder.settings.notes_ledger
+    if kept.status == "created":
+        return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
+    if kept.status == "extended":
+        return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
+    if kept.status == "unchanged":
+        return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
+    if kept.reason.startswith("it cannot be trusted"):
+        return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
+    return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
 
 
 def _n(count: int, noun: str) -> str:
@@ -546,16 +280,25 @@ class HtmlEvidence:
         """Say what the report is evidence of."""
         report.title = "torghut rollout contract conformance"
 
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        """The checked paths and options, then the same sentences as the terminal summary."""
-        settings = self.recorder.settings
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        """The governance summary (partial banner, environment, runs, notes series) on top, then the
+        checked paths and options and the same sentences as the terminal summary.
+
+        pytest-html calls this at session finish on the controller, which under xdist has every
+        worker's reports, and with them each artifact's facts, by then.
+        """
+        recorder = self.recorder
+        settings = recorder.settings
+        prefix.extend(governance_html(recorder.summary(int(session.exitstatus))))
         paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
         options = (
             f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}, "
             f"allow_tracked_notes={settings.allow_tracked_notes}, notes_ledger={settings.notes_ledger}"
         )
         prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
-        prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())
+        prefix.extend(f"<p>{html.escape(line)}</p>" for line in summary_lines(recorder))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         """Add Rule, Severity and Artifact columns after the test name."""

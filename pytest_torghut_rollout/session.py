@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 
-from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, Search, artifact_trees, search
+from .evidence import EvidenceRecorder
 from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
-from .model import Artifact
+from .model import NOTE_KINDS, Artifact
 from .paths import Resolver
-from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
+from .reporting import HtmlEvidence, enrich_report, summary_lines
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
@@ -105,6 +106,7 @@ class Conformance:
         )
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
+        config.stash[SERIES_NOTES_KEY] = series_notes(artifacts)
         for artifact in artifacts:
             context.remember(artifact)
             ours.extend(session.genitems(self._collector(session, artifact)))
@@ -169,7 +171,7 @@ class Conformance:
         if terminalreporter.config.option.collectonly:
             return  # nothing ran: "0 checks of 0 artifacts" would be wrong
         terminalreporter.section("torghut rollout conformance")
-        for line in self.recorder.summary_lines():
+        for line in summary_lines(self.recorder):
             terminalreporter.write_line(line)
         if self.settings.evidence_path is not None:
             terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
@@ -202,6 +204,16 @@ class XdistRunDate:
     def pytest_configure_node(self, node: Any) -> None:
         """Put the run's date into the worker's input."""
         node.workerinput[RUN_DATE] = self.today
+
+
+def series_notes(artifacts: Sequence[Artifact]) -> dict[Path, tuple[Artifact, ...]]:
+    """Each notes series directory's notes (the series' summary in the evidence reads them)."""
+    series = {a.path for a in artifacts if a.kind == "notes-series"}
+    notes: dict[Path, list[Artifact]] = {path: [] for path in series}
+    for artifact in artifacts:
+        if artifact.kind in NOTE_KINDS and artifact.path.parent in notes:
+            notes[artifact.path.parent].append(artifact)
+    return {path: tuple(found) for path, found in notes.items()}
 
 
 def _notes(count: int) -> str:

@@ -54,6 +54,8 @@ class Prop:
     """JSON: a list of findings (pointer, message, expected, found)."""
     NOT_EVALUATED: Final = "torghut_not_evaluated"
     UNFOLLOWED: Final = "torghut_unfollowed"
+    ARTIFACT_FACTS: Final = "torghut_artifact_facts"
+    """JSON: what the evidence records of the artifact (carried once per artifact)."""
     # A check under a live waiver.
     WAIVER: Final = "torghut_waiver"
     WAIVER_OWNER: Final = "torghut_waiver_owner"
