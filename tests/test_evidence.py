@@ -486,7 +486,8 @@ def test_views_escape_every_artifact_string(pytester: pytest.Pytester, artifacts
         run_row["phases"][0]["status"] = values[4]
         record["governance"]["notes_series"][0]["outcomes"] = {values[5]: 1}
         style, *rest = governance_html(record)
-        assert style.startswith("<style>") and style.count("<") == 2  # the summary's own style only
+        assert style.startswith("<style>")
+        assert style.count("<") == 2  # the summary's own style only
         page = "".join(rest)
         text = "\n".join(show_lines(record))
         for value in values:
