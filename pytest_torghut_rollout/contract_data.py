@@ -32,6 +32,8 @@ class PhaseSpec:
     """One phase of the canonical order."""
 
     name: str
+    abbreviation: str
+    """A short column name for tables (``rb-proof``)."""
     role: str
     """What the phase establishes, in one line of the contract."""
     gates: tuple[str, ...]
@@ -51,30 +53,35 @@ PROOF_PHASE: Final = "rollback-proof"
 PHASES: Final[tuple[PhaseSpec, ...]] = (
     PhaseSpec(
         name=GATE_PHASE,
+        abbreviation="gate",
         role="signal and decision counts meet their minimums; promotion gates are evaluated",
         gates=("slo_signal_count_minimum", "slo_decision_count_minimum"),
         writer=Writer.LANE,
     ),
     PhaseSpec(
         name="promotion-prerequisites",
+        abbreviation="prereq",
         role="the artifacts promotion requires are present",
         gates=("slo_required_artifacts_present",),
         writer=Writer.LANE,
     ),
     PhaseSpec(
         name="rollback-readiness",
+        abbreviation="rb-ready",
         role="the required rollback checks are present",
         gates=("slo_required_rollback_checks_present",),
         writer=Writer.LANE,
     ),
     PhaseSpec(
         name="drift-gate",
+        abbreviation="drift",
         role="the drift gate allows the rollout",
         gates=("slo_drift_gate_allowed",),
         writer=Writer.LANE,
     ),
     PhaseSpec(
         name=CANARY_PHASE,
+        abbreviation="canary",
         role="marks whether a paper strategy patch was produced",
         gates=("slo_paper_canary_patch_present",),
         writer=Writer.LANE,
@@ -82,6 +89,7 @@ PHASES: Final[tuple[PhaseSpec, ...]] = (
     ),
     PhaseSpec(
         name=RUNTIME_PHASE,
+        abbreviation="runtime",
         role="fails when runtime drift/rollback policy is triggered or the drift state is unhealthy",
         gates=("slo_runtime_rollback_not_triggered",),
         writer=Writer.SCHEDULER,
@@ -89,6 +97,7 @@ PHASES: Final[tuple[PhaseSpec, ...]] = (
     ),
     PhaseSpec(
         name=PROOF_PHASE,
+        abbreviation="rb-proof",
         role="passes when not rollback-triggered, or only when the evidence path exists if it is",
         gates=("slo_rollback_evidence_required_when_triggered",),
         writer=Writer.SCHEDULER,

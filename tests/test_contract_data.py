@@ -73,3 +73,9 @@ def test_rule_titles_count_what_the_table_holds() -> None:
 
 def test_drift_states_come_from_the_contract_data() -> None:
     assert DEFAULT_UNHEALTHY_DRIFT_STATES == ("drift_detected", "unhealthy")
+
+
+def test_phase_abbreviations_are_unique_and_short() -> None:
+    abbreviations = [p.abbreviation for p in PHASES]
+    assert len(set(abbreviations)) == len(abbreviations)
+    assert all(0 < len(a) <= 8 for a in abbreviations)
