@@ -9,7 +9,7 @@ import os
 import platform
 import warnings
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,10 +19,11 @@ import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
 from .contract import CONTRACT
+from .granularity import GRANULARITY_PROPERTY, ArtifactItem
 from .items import Discovery, DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
 from .ledger import Kept
-from .model import NOTE_KINDS, printable
-from .rules import Rule
+from .model import NOTE_KINDS, Artifact, Finding, printable
+from .rules import Rule, Verdict
 from .rules.notes import APPEND_ONLY
 from .selection import Selection
 from .settings import RULE_COMMAND, Settings
@@ -44,11 +45,30 @@ TRACKED_NOTES_OPT_OUT = {
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
     """The JUnit XML properties of a rule item: what was checked, against what, with what result."""
-    rule, artifact = item.rule, item.artifact
-    findings = item.stash.get(FINDINGS_KEY, [])
-    verdict = item.stash.get(VERDICT_KEY, None)
+    findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
+    return check_properties(
+        item.rule,
+        item.artifact,
+        settings,
+        outcome=item.stash.get(OUTCOME_KEY, "not-run"),
+        findings=findings,
+        verdict=item.stash.get(VERDICT_KEY, None),
+        waiver=item.stash.get(WAIVER_KEY, None),
+    )
+
+
+def check_properties(
+    rule: Rule,
+    artifact: Artifact,
+    settings: Settings,
+    *,
+    outcome: str,
+    findings: Sequence[Finding],
+    verdict: Verdict | None,
+    waiver: Waiver | None,
+) -> list[tuple[str, str]]:
+    """The properties of one check (a rule on an artifact), starting with ``torghut_rule``."""
     unfollowed = verdict.unfollowed if verdict is not None else None
-    waiver = item.stash.get(WAIVER_KEY, None)
     waived = (
         [
             ("torghut_waiver", str(waiver.index)),
@@ -67,13 +87,53 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         ("torghut_artifact", artifact.display),
         ("torghut_kind", artifact.kind),
         ("torghut_sha256", artifact.sha256 or ""),
-        ("torghut_outcome", item.stash.get(OUTCOME_KEY, "not-run")),
+        ("torghut_outcome", outcome),
         ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
         ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
         ("torghut_unfollowed", printable(unfollowed or "")),
         *waived,
     ]
+
+
+def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
+    """The properties of an artifact item: which rules it checked, then one group per rule's check.
+
+    Each group is what a rule item would carry, so JUnit XML lists every check and the
+    controller's EvidenceRecorder records one check per rule (see ``check_groups``).
+    """
+    artifact = item.artifact
+    header = [
+        (GRANULARITY_PROPERTY, "artifact"),
+        ("torghut_rules", " ".join(rule.id for rule in item.selected)),
+        ("torghut_deselected_rules", " ".join(rule.id for rule in item.deselected_rules)),
+    ]
+    groups: list[tuple[str, str]] = []
+    for rule in item.selected:
+        result = item.results.get(rule.id)
+        groups.extend(
+            check_properties(
+                rule,
+                artifact,
+                settings,
+                outcome=result.outcome if result is not None else "not-run",
+                findings=result.findings if result is not None else [],
+                verdict=result.verdict if result is not None else None,
+                waiver=result.waiver if result is not None else None,
+            )
+        )
+    return header + groups
+
+
+def check_groups(properties: Sequence[tuple[str, object]]) -> list[dict[str, object]]:
+    """Split an artifact item's properties into one dict per check (each starts at ``torghut_rule``)."""
+    groups: list[dict[str, object]] = []
+    for key, value in properties:
+        if key == "torghut_rule":
+            groups.append({})
+        if groups:
+            groups[-1][key] = value
+    return groups
 
 
 def _carries_outcome(report: pytest.TestReport) -> bool:
@@ -98,9 +158,11 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
+    elif isinstance(item, ArtifactItem):
+        properties = artifact_item_properties(item, settings)
     else:
         return
-    if report.skipped and isinstance(item, RuleItem) and isinstance(report.longrepr, tuple):
+    if report.skipped and isinstance(item, RuleItem | ArtifactItem) and isinstance(report.longrepr, tuple):
         # Say which check was not evaluated, not which line of this plugin skipped it (an
         # artifact has no line; the terminal reporter prints a None line number as nothing).
         report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]
@@ -108,12 +170,14 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: record them on the item as well as on this report.
     item.user_properties.extend(properties)
     report.user_properties.extend(properties)
-    if not isinstance(item, RuleItem):
-        return
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
-    if item.config.pluginmanager.hasplugin("html"):
+    if not item.config.pluginmanager.hasplugin("html"):
+        return
+    if isinstance(item, RuleItem):
         _html_extras(report, item, dict(properties), settings)
+    elif isinstance(item, ArtifactItem):
+        _artifact_html_extras(report, item, properties, settings)
 
 
 def rule_html(rule: Rule) -> str:
@@ -129,14 +193,8 @@ def rule_html(rule: Rule) -> str:
 def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
     import pytest_html
 
-    rule = item.rule
     extras = list(getattr(report, "extras", []))
-    url = settings.doc_url(rule.anchor)
-    # A link needs somewhere to open: without a documentation site, carry the rule's text.
-    if url is not None:
-        extras.append(pytest_html.extras.url(url, name=f"{rule.id} rule"))
-    else:
-        extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
+    extras.append(_rule_extra(item.rule, settings))
     findings = item.stash.get(FINDINGS_KEY, [])
     extras.append(
         pytest_html.extras.json(
@@ -145,6 +203,41 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
             name="Evidence",
         )
     )
+    report.extras = extras  # type: ignore[attr-defined]
+
+
+def _rule_extra(rule: Rule, settings: Settings) -> Any:
+    import pytest_html
+
+    url = settings.doc_url(rule.anchor)
+    # A link needs somewhere to open: without a documentation site, carry the rule's text.
+    if url is not None:
+        return pytest_html.extras.url(url, name=f"{rule.id} rule")
+    return pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule")
+
+
+def _artifact_html_extras(
+    report: pytest.TestReport, item: ArtifactItem, properties: list[tuple[str, str]], settings: Settings
+) -> None:
+    """Each checked rule (its link or text), and one Evidence JSON listing every check with its outcome."""
+    import pytest_html
+
+    extras = list(getattr(report, "extras", []))
+    extras.extend(_rule_extra(rule, settings) for rule in item.selected)
+    checks = []
+    for group in check_groups(properties):
+        check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != "torghut_findings"}
+        check["findings"] = json.loads(str(group["torghut_findings"]))
+        checks.append(check)
+    artifact = item.artifact
+    evidence = {
+        "artifact": artifact.display,
+        "kind": artifact.kind,
+        "sha256": artifact.sha256 or "",
+        "deselected_rules": [rule.id for rule in item.deselected_rules],
+        "checks": checks,
+    }
+    extras.append(pytest_html.extras.json(evidence, name="Evidence"))
     report.extras = extras  # type: ignore[attr-defined]
 
 
@@ -242,16 +335,25 @@ class EvidenceRecorder:
             self.waivers_failed = report.failed
             self.waivers_reported = True
             return
+        if props.get(GRANULARITY_PROPERTY) == "artifact":
+            # One check per rule the artifact item ran, each with its own outcome.
+            for group in check_groups(report.user_properties):
+                failed = report.failed and group.get("torghut_outcome") == "not-run"
+                self._record_check(report.nodeid, group, error=failed)
+            return
         if "torghut_rule" not in props:
             return
         outcome = str(props["torghut_outcome"])
-        if report.failed and outcome != "violation":
-            outcome = "error"
+        self._record_check(report.nodeid, props, error=report.failed and outcome != "violation")
+
+    def _record_check(self, nodeid: str, props: dict[str, Any], *, error: bool) -> None:
+        """Record one check from its properties; ``error``: it could not run to a verdict."""
+        outcome = "error" if error else str(props["torghut_outcome"])
         if props.get("torghut_unfollowed"):
             self.unfollowed.add(str(props["torghut_unfollowed"]))
         self.checks.append(
             {
-                "nodeid": report.nodeid,
+                "nodeid": nodeid,
                 "rule": props["torghut_rule"],
                 "slug": props["torghut_slug"],
                 "severity": props["torghut_severity"],
@@ -482,8 +584,11 @@ class EvidenceRecorder:
         if risks:
             yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
             for risk in risks:
+                # An artifact item's test id names no rule: say which of its checks the waiver covers.
+                named = risk["nodeid"].rpartition("::")[2].startswith(risk["rule"])
+                check = risk["nodeid"] if named else f"{risk['nodeid']} {risk['rule']}"
                 yield (
-                    f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
+                    f"  {check} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
                     f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
                 )
         book = self.settings.waivers
@@ -570,8 +675,14 @@ class HtmlEvidence:
                 cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
         props = dict(report.user_properties)
         rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
+        severity = str(props.get("torghut_severity", ""))
+        if props.get(GRANULARITY_PROPERTY) == "artifact":
+            # One row for every rule of an artifact: name them all, and each severity among them.
+            rule = str(props.get("torghut_rules", ""))
+            severities = {str(v) for k, v in report.user_properties if k == "torghut_severity"}
+            severity = " ".join(sorted(severities))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",
-            f"<td>{html.escape(str(props.get('torghut_severity', '')))}</td>",
+            f"<td>{html.escape(severity)}</td>",
             f"<td>{html.escape(str(props.get('torghut_artifact', '')))}</td>",
         ]

@@ -18,6 +18,7 @@ import pytest
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, Search, artifact_trees, search
+from .granularity import ArtifactChecks, ArtifactItem, select_rules
 from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
@@ -110,19 +111,25 @@ class Conformance:
         for artifact in artifacts:
             context.remember(artifact)
             ours.extend(session.genitems(self._collector(session, artifact)))
-        items.extend(ours)
-        self.recorder.selection.collected += len(ours)
+        # The selection counts checks, one per rule and artifact, whatever the granularity.
+        self.recorder.selection.collected += sum(_checks(item) for item in ours)
         self.recorder.selection.seen = True
+        unmatched, left_out = select_rules(config, ours)
+        self.recorder.selection.deselected += left_out
+        if unmatched:
+            config.hook.pytest_deselected(items=unmatched)
+            dropped = set(unmatched)
+            ours = [item for item in ours if item not in dropped]
+        items.extend(ours)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         """Count the checks that -k, -m, --deselect, --lf or another plugin took out of the run."""
-        self.recorder.selection.deselected += sum(isinstance(item, ConformanceItem) for item in items)
+        self.recorder.selection.deselected += sum(_checks(item) for item in items)
 
     def _collector(self, session: pytest.Session, artifact: Artifact) -> ArtifactFile:
         rules = REGISTRY.for_kind(artifact.kind, opt_ins=self.settings.opt_ins)
-        return ArtifactFile.from_parent(
-            session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules
-        )
+        kind = ArtifactChecks if self.settings.granularity == "artifact" else ArtifactFile
+        return kind.from_parent(session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -204,6 +211,13 @@ class XdistRunDate:
     def pytest_configure_node(self, node: Any) -> None:
         """Put the run's date into the worker's input."""
         node.workerinput[RUN_DATE] = self.today
+
+
+def _checks(item: pytest.Item) -> int:
+    """How many checks an item stands for: one per selected rule of an artifact item, else one."""
+    if isinstance(item, ArtifactItem):
+        return len(item.selected)
+    return 1 if isinstance(item, ConformanceItem) else 0
 
 
 def _notes(count: int) -> str:

@@ -1,0 +1,216 @@
+"""Artifact granularity: one test item per artifact, checking every rule that applies to it.
+
+A tree of a year of cycles holds hundreds of thousands of (artifact, rule) pairs; one item per
+artifact keeps collection, reports and xdist traffic proportional to artifacts, while the
+evidence still lists each rule's check with its own outcome (carried in the item's
+``user_properties``, one group of properties per rule, each group starting at ``torghut_rule``).
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from .items import (
+    ArtifactFile,
+    ConformanceItem,
+    RuleViolation,
+    TorghutAdvisoryWarning,
+    WaivedViolation,
+    apply_waiver,
+    describe_findings,
+    waived_reason,
+)
+from .model import Artifact, Finding, Severity, printable
+from .rules import CheckContext, Rule, Verdict
+from .settings import Settings
+from .waivers import Waiver
+
+#: The name of an artifact item: its test id reads ``<artifact path>::checks``.
+ITEM_NAME = "checks"
+#: The property that marks a report of an artifact item; its value is the granularity.
+GRANULARITY_PROPERTY = "torghut_granularity"
+#: Outcomes that fail a check (a waived one fails under a waiver: an xfail, never a pass).
+FAILING = ("violation", "waived")
+
+
+@dataclass(kw_only=True)
+class RuleResult:
+    """How one rule of an artifact item ended."""
+
+    rule: Rule
+    outcome: str
+    """``conforms``, ``violation``, ``advisory``, ``not-evaluated``, ``waived`` or ``error``."""
+    verdict: Verdict | None = None
+    findings: list[Finding] = field(default_factory=list)
+    text: str = ""
+    """The failure text (with its waiver), for a failing or advisory check."""
+    waiver: Waiver | None = None
+
+
+def rule_keywords(rule: Rule) -> set[str]:
+    """The names ``-k`` matches a rule by: its id, slug and test-id name (``TM012-transition-adjacency``)."""
+    return {rule.id, rule.slug, rule.name}
+
+
+class ArtifactChecks(ArtifactFile):
+    """A governance artifact at artifact granularity: yields one ArtifactItem for all its rules."""
+
+    def collect(self) -> Iterator[ArtifactItem]:
+        """One item, ``<artifact path>::checks``, when any rule applies."""
+        if self.rules:
+            yield ArtifactItem.from_parent(self, name=ITEM_NAME, rules=self.rules)
+
+
+class ArtifactItem(ConformanceItem):
+    """Every applicable rule checked against one artifact; fails with the findings of each, by rule."""
+
+    parent: ArtifactFile
+
+    def __init__(self, *, rules: Sequence[Rule], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rules = tuple(rules)
+        self.selected: tuple[Rule, ...] = self.rules
+        """The rules this run checks: all of them, unless ``-k`` selects some (see ``select_rules``)."""
+        self.results: dict[str, RuleResult] = {}
+        for rule in self.rules:
+            self.extra_keyword_matches.update(rule_keywords(rule))
+
+    @property
+    def artifact(self) -> Artifact:
+        """The artifact this item checks."""
+        return self.parent.artifact
+
+    @property
+    def deselected_rules(self) -> tuple[Rule, ...]:
+        """Applicable rules that ``-k`` left out of this run."""
+        return tuple(rule for rule in self.rules if rule not in self.selected)
+
+    def runtest(self) -> None:
+        """Run every selected rule; fail with the findings of every failing one, grouped by rule.
+
+        Advisory findings warn as with one item per rule; the item is skipped only when no
+        rule could judge; a waiver turns it into an xfail only when it covers every failure.
+        """
+        settings: Settings = self.config.stash[SETTINGS_KEY]
+        context: CheckContext = self.config.stash[CONTEXT_KEY]
+        errors: list[BaseException] = []
+        for rule in self.selected:
+            try:
+                result = self._judge(rule, settings, context)
+            except Exception as exc:
+                # A bug in a rule: the other rules still run; the item reports the stack.
+                exc.add_note(f"while checking {self.artifact.display} with {rule.name}")
+                errors.append(exc)
+                result = RuleResult(rule=rule, outcome="error", text="".join(traceback.format_exception_only(exc)))
+            self.results[rule.id] = result
+        if errors:
+            raise errors[0]
+        failing = [r for r in self.results.values() if r.outcome in FAILING]
+        if failing:
+            text = "\n\n".join(r.text for r in failing)
+            waived = [r.waiver for r in failing if r.outcome == "waived" and r.waiver is not None]
+            if len(waived) == len(failing):
+                reason = "; ".join(waived_reason(w) for w in _unique(waived))
+                raise WaivedViolation(reason, text)
+            raise RuleViolation(text)
+        if all(r.outcome == "not-evaluated" for r in self.results.values()):
+            reasons = "; ".join(
+                f"{r.rule.id}: {printable(r.verdict.not_evaluated or '')}"
+                for r in self.results.values()
+                if r.verdict is not None
+            )
+            pytest.skip(f"not evaluated: {reasons}")
+
+    def _judge(self, rule: Rule, settings: Settings, context: CheckContext) -> RuleResult:
+        artifact = self.artifact
+        verdict = rule.evaluate(artifact, context)
+        findings = list(verdict.findings)
+        if verdict.not_evaluated is not None:
+            return RuleResult(rule=rule, outcome="not-evaluated", verdict=verdict, findings=findings)
+        if not findings:
+            return RuleResult(rule=rule, outcome="conforms", verdict=verdict)
+        text = describe_findings(
+            rule,
+            artifact,
+            findings,
+            doc=settings.doc_link(rule.id, rule.anchor),
+            verbose=self.config.get_verbosity() > 0,
+        )
+        counts = rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None
+        if not counts:
+            try:
+                warnings.warn_explicit(TorghutAdvisoryWarning(text), TorghutAdvisoryWarning, artifact.display, 0)
+            except TorghutAdvisoryWarning:
+                counts = True  # warning filters made it an error: a violation, as with one item per rule
+            else:
+                return RuleResult(rule=rule, outcome="advisory", verdict=verdict, findings=findings, text=text)
+        text, waiver = apply_waiver(text, rule.id, artifact.display, settings.waivers)
+        # --runxfail reports expected failures as failures, each with its waiver named.
+        outcome = "waived" if waiver is not None and not self.config.option.runxfail else "violation"
+        return RuleResult(rule=rule, outcome=outcome, verdict=verdict, findings=findings, text=text, waiver=waiver)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        """Point at the artifact and say that it is checked against all its rules."""
+        return self.artifact.path, None, f"[torghut] {self.artifact.kind} checks"
+
+
+def _unique(waivers: Iterable[Waiver]) -> list[Waiver]:
+    seen: dict[int, Waiver] = {}
+    for waiver in waivers:
+        seen.setdefault(waiver.index, waiver)
+    return list(seen.values())
+
+
+def select_rules(config: pytest.Config, items: Sequence[pytest.Item]) -> tuple[list[pytest.Item], int]:
+    """Under ``-k``, let each artifact item check only the rules whose own keywords match.
+
+    A rule is matched with the names its item would have with one item per rule (the
+    artifact's, the markers', and the rule's id, slug and name), never another rule's, so
+    ``-k "not TM012"`` checks every rule but TM012. Each item then carries the keywords of
+    its selected rules only, for pytest's own ``-k`` deselection to agree. Returns the items
+    no rule of which is selected (for the caller to deselect) and how many rules were left out
+    of the items that stay.
+    """
+    expression_text = (config.option.keyword or "").lstrip()
+    if not expression_text:
+        return [], 0
+    try:
+        # pytest's own -k matching; private, so guarded: without it every rule of a selected item runs.
+        from _pytest.mark import KeywordMatcher
+        from _pytest.mark.expression import Expression
+
+        expression = Expression.compile(expression_text)
+    except Exception:  # an expression pytest refuses is reported by pytest itself, as a usage error
+        return [], 0
+    unmatched: list[pytest.Item] = []
+    left_out = 0
+    for item in items:
+        if not isinstance(item, ArtifactItem):
+            continue
+        every = set().union(*(rule_keywords(rule) for rule in item.rules))
+        own = item.extra_keyword_matches - every
+
+        def matches(item: ArtifactItem, names: set[str], own: set[str] = own) -> bool:
+            item.extra_keyword_matches = own | names
+            return bool(expression.evaluate(KeywordMatcher.from_item(item)))
+
+        chosen = tuple(rule for rule in item.rules if matches(item, rule_keywords(rule)))
+        if not chosen:
+            item.extra_keyword_matches = own | every
+            unmatched.append(item)
+            continue
+        if not matches(item, set().union(*(rule_keywords(rule) for rule in chosen))):
+            # An expression such as "not (TM012 and TM013)" holds for each rule but not for both
+            # together: the first selected rule's keywords then stand for the item.
+            matches(item, rule_keywords(chosen[0]))
+        left_out += len(item.rules) - len(chosen)
+        item.selected = chosen
+    return unmatched, left_out
