@@ -13,7 +13,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,19 +64,25 @@ def discover(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> li
     return search(paths, max_bytes=max_bytes).artifacts
 
 
-def search(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Search:
+def search(
+    paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Callable[[Artifact], None] | None = None
+) -> Search:
     """Find and read every artifact under ``paths``; keep walking past what cannot be searched.
 
     With more than one path, each artifact's display path is prefixed with a label for its
     path (the directory name, made unique), so ids never collide. A file larger than
-    ``max_bytes`` is not read: its artifact fails with its size.
+    ``max_bytes`` is not read: its artifact fails with its size. ``progress`` is called with
+    each artifact as it is found.
     """
     labels = _labels(paths) if len(paths) > 1 else [""] * len(paths)
     found = Search()
     for path, label in zip(paths, labels, strict=True):
         if not path.exists():
             raise DiscoveryError(f"--torghut-artifacts path does not exist: {path}")
-        found.artifacts.extend(_discover_one(path.absolute(), label, max_bytes, found.problems))
+        for artifact in _discover_one(path.absolute(), label, max_bytes, found.problems):
+            found.artifacts.append(artifact)
+            if progress is not None:
+                progress(artifact)
     return found
 
 

@@ -24,6 +24,7 @@ from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
 from .model import Artifact
 from .paths import Resolver
+from .progress import CollectionProgress
 from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
@@ -85,10 +86,13 @@ class Conformance:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         """Add the artifacts' items before -k/-m deselection sees the list."""
+        progress = CollectionProgress.for_config(config)
         try:
-            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes), None
+            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes, progress=progress), None
         except DiscoveryError as exc:
             found, error = Search(), str(exc)
+        if progress is not None:
+            progress.finish()
         artifacts = found.artifacts
         ledger = config.stash[CONTEXT_KEY].ledger
         lost: tuple[str, ...] = ()
