@@ -463,3 +463,38 @@ def test_xdist_workers_report_every_check_of_an_artifact_item(
     assert checks_of(xdist) == checks_of(serial)
     assert xdist["selection"] == serial["selection"]
     assert xdist["result"] == serial["result"] == "fail"
+
+
+# -- sharding with pytest-split ------------------------------------------------------------------
+
+
+def executed(recorder: pytest.HookRecorder) -> list[str]:
+    """The node ids that ran to an outcome: each test's call, or its setup when it did not get that far."""
+    reports = recorder.getreports("pytest_runtest_logreport")
+    return [r.nodeid for r in reports if r.when == "call" or (r.when == "setup" and not r.passed)]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings(f"always::{ADVISORY}")
+@pytest.mark.parametrize("granularity", ["rule", "artifact"])
+def test_pytest_split_groups_partition_the_checks_exactly(pytester: pytest.Pytester, granularity: str) -> None:
+    pytest.importorskip("pytest_split")
+    out = pytester.path / "t"
+    simulate(SimulationOptions(runs=4, seed=11, out=out, faults=2))
+    args = [artifacts_arg(out), f"--torghut-granularity={granularity}", "-p", "no:randomly"]
+    full = executed(pytester.inline_run(*args, "--torghut-evidence=full.json"))
+    assert len(full) == len(set(full)) > 3
+    groups = [
+        executed(pytester.inline_run(*args, "--splits", "3", "--group", str(k), f"--torghut-evidence=g{k}.json"))
+        for k in (1, 2, 3)
+    ]
+    shards = [node for group in groups for node in group]
+    assert all(groups)
+    assert sorted(shards) == sorted(full)  # every check in exactly one group: none lost, none twice
+    # Each shard is partial evidence, named as such; together they hold the full run's checks.
+    parts = [evidence(pytester, f"g{k}.json") for k in (1, 2, 3)]
+    assert all(part["selection"]["partial"] for part in parts)
+    assert [part["selection"]["how"] for part in parts] == [[f"--splits 3 --group {k}"] for k in (1, 2, 3)]
+    merged = set().union(*(checks_of(part) for part in parts))
+    assert merged == checks_of(evidence(pytester, "full.json"))
+    assert sum(part["totals"]["checks"] for part in parts) == evidence(pytester, "full.json")["totals"]["checks"]
