@@ -185,7 +185,7 @@ class AllureEvidence:
         settings = item.config.stash[SETTINGS_KEY]
         artifact = item.artifact
         dynamic: Any = allure.dynamic
-        for rule in item.selected:
+        for rule in item.checked_rules:
             url = settings.doc_url(rule.anchor)
             if url is not None:
                 dynamic.link(url, name=f"{rule.id} {rule.slug}")
@@ -196,11 +196,11 @@ class AllureEvidence:
         dynamic.parent_suite(CONTRACT_TITLE)
         dynamic.suite(artifact_suite(artifact))
         dynamic.sub_suite(artifact.display)
-        required = any(rule.severity.value == "required" for rule in item.selected)
+        required = any(rule.severity.value == "required" for rule in item.checked_rules)
         dynamic.severity(allure.severity_level.CRITICAL if required else allure.severity_level.MINOR)
         dynamic.parameter("artifact", artifact.display)
         dynamic.description(
-            "\n\n".join(f"{rule.id} {rule.title}\n{rule.source}: {rule.statement}" for rule in item.selected)
+            "\n\n".join(f"{rule.id} {rule.title}\n{rule.source}: {rule.statement}" for rule in item.checked_rules)
         )
         checks = [
             {
@@ -208,7 +208,7 @@ class AllureEvidence:
                 "outcome": result.outcome if result is not None else "not-run",
                 "findings": [f.as_dict() for f in result.findings] if result is not None else [],
             }
-            for rule in item.selected
+            for rule in item.checked_rules
             for result in (item.results.get(rule.id),)
         ]
         allure.attach(

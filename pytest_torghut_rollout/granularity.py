@@ -11,15 +11,15 @@ from __future__ import annotations
 import traceback
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from .discovery import Pending
 from .items import (
-    ArtifactFile,
     ConformanceItem,
     RuleViolation,
     TorghutAdvisoryWarning,
@@ -28,8 +28,8 @@ from .items import (
     describe_findings,
     waived_reason,
 )
-from .model import Artifact, Finding, Severity, printable
-from .rules import CheckContext, Rule, Verdict
+from .model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, printable
+from .rules import REGISTRY, CheckContext, Rule, Verdict
 from .settings import Settings
 from .waivers import Waiver
 
@@ -60,8 +60,27 @@ def rule_keywords(rule: Rule) -> set[str]:
     return {rule.id, rule.slug, rule.name}
 
 
-class ArtifactChecks(ArtifactFile):
-    """A governance artifact at artifact granularity: yields one ArtifactItem for all its rules."""
+def rules_for(source: Artifact | Pending, opt_ins: Iterable[str]) -> list[Rule]:
+    """The rules an artifact may need: its kind's, or for a note not read yet, those of every kind of note."""
+    if isinstance(source, Artifact):
+        return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
+    if source.kind != "note":
+        return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
+    ids = {rule.id for kind in NOTE_KINDS for rule in REGISTRY.for_kind(kind, opt_ins=opt_ins)}
+    return [rule for rule in REGISTRY if rule.id in ids]
+
+
+class ArtifactChecks(pytest.File):
+    """A governance artifact at artifact granularity: yields one ArtifactItem for all its rules.
+
+    The artifact is read when its item runs, not at collection: collection needs only where
+    it lies, so the item list never depends on file contents (xdist workers agree on it).
+    """
+
+    def __init__(self, *, source: Artifact | Pending, rules: Sequence[Rule], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.rules = tuple(rules)
 
     def collect(self) -> Iterator[ArtifactItem]:
         """One item, ``<artifact path>::checks``, when any rule applies."""
@@ -72,7 +91,7 @@ class ArtifactChecks(ArtifactFile):
 class ArtifactItem(ConformanceItem):
     """Every applicable rule checked against one artifact; fails with the findings of each, by rule."""
 
-    parent: ArtifactFile
+    parent: ArtifactChecks
 
     def __init__(self, *, rules: Sequence[Rule], **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -80,13 +99,28 @@ class ArtifactItem(ConformanceItem):
         self.selected: tuple[Rule, ...] = self.rules
         """The rules this run checks: all of them, unless ``-k`` selects some (see ``select_rules``)."""
         self.results: dict[str, RuleResult] = {}
+        self.inapplicable: tuple[Rule, ...] = ()
+        """Selected rules that, once the note was read, do not apply to its kind (no check, no outcome)."""
+        self.checked: Artifact | None = None
+        """The artifact as read, without its parsed document once its rules have run."""
         for rule in self.rules:
             self.extra_keyword_matches.update(rule_keywords(rule))
 
     @property
     def artifact(self) -> Artifact:
-        """The artifact this item checks."""
-        return self.parent.artifact
+        """The artifact this item checks: as read once it ran, else what its path says of it."""
+        if self.checked is not None:
+            return self.checked
+        source = self.parent.source
+        if isinstance(source, Artifact):
+            return source
+        kind: ArtifactKind = "unrecognised-note" if source.kind == "note" else source.kind
+        return Artifact(kind=kind, path=source.path, root=source.root, display=source.display, number=source.number)
+
+    @property
+    def checked_rules(self) -> tuple[Rule, ...]:
+        """The selected rules that apply to the artifact (as far as known before it is read)."""
+        return tuple(rule for rule in self.selected if rule not in self.inapplicable)
 
     @property
     def deselected_rules(self) -> tuple[Rule, ...]:
@@ -101,13 +135,26 @@ class ArtifactItem(ConformanceItem):
         """
         settings: Settings = self.config.stash[SETTINGS_KEY]
         context: CheckContext = self.config.stash[CONTEXT_KEY]
+        source = self.parent.source
+        artifact = source if isinstance(source, Artifact) else source.load()
+        applicable = {rule.id for rule in REGISTRY.for_kind(artifact.kind, opt_ins=settings.opt_ins)}
+        self.inapplicable = tuple(rule for rule in self.selected if rule.id not in applicable)
+        try:
+            self._run(artifact, applicable, settings, context)
+        finally:
+            # Keep what the report names (kind, digest), not the document: memory stays flat.
+            self.checked = replace(artifact, data=None, schema_issues=())
+
+    def _run(self, artifact: Artifact, applicable: set[str], settings: Settings, context: CheckContext) -> None:
         errors: list[BaseException] = []
         for rule in self.selected:
+            if rule.id not in applicable:
+                continue
             try:
-                result = self._judge(rule, settings, context)
+                result = self._judge(rule, artifact, settings, context)
             except Exception as exc:
                 # A bug in a rule: the other rules still run; the item reports the stack.
-                exc.add_note(f"while checking {self.artifact.display} with {rule.name}")
+                exc.add_note(f"while checking {artifact.display} with {rule.name}")
                 errors.append(exc)
                 result = RuleResult(rule=rule, outcome="error", text="".join(traceback.format_exception_only(exc)))
             self.results[rule.id] = result
@@ -121,6 +168,9 @@ class ArtifactItem(ConformanceItem):
                 reason = "; ".join(waived_reason(w) for w in _unique(waived))
                 raise WaivedViolation(reason, text)
             raise RuleViolation(text)
+        if not self.results:
+            names = ", ".join(rule.id for rule in self.inapplicable)
+            pytest.skip(f"no selected rule applies to a {artifact.kind}: {names}")
         if all(r.outcome == "not-evaluated" for r in self.results.values()):
             reasons = "; ".join(
                 f"{r.rule.id}: {printable(r.verdict.not_evaluated or '')}"
@@ -129,8 +179,7 @@ class ArtifactItem(ConformanceItem):
             )
             pytest.skip(f"not evaluated: {reasons}")
 
-    def _judge(self, rule: Rule, settings: Settings, context: CheckContext) -> RuleResult:
-        artifact = self.artifact
+    def _judge(self, rule: Rule, artifact: Artifact, settings: Settings, context: CheckContext) -> RuleResult:
         verdict = rule.evaluate(artifact, context)
         findings = list(verdict.findings)
         if verdict.not_evaluated is not None:

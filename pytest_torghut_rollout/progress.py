@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .discovery import Pending
 from .model import Artifact
 
 #: Seconds between two progress lines, as pytest's REPORT_COLLECTING_RESOLUTION.
@@ -47,13 +48,17 @@ class CollectionProgress:
     def line(self) -> str:
         """What the display says now."""
         found = "artifact" if self.found == 1 else "artifacts"
+        if not self.read:  # at artifact granularity nothing is read until its check runs
+            return f"torghut: {self.found} {found} found"
         read = "file" if self.read == 1 else "files"
         return f"torghut: {self.found} {found} found, {self.read} {read} read"
 
-    def __call__(self, artifact: Artifact) -> None:
+    def __call__(self, artifact: Artifact | Pending) -> None:
         """Count one artifact discovery found (and the files read for it), and show the count when due."""
         self.found += 1
-        if artifact.kind == "notes-series":
+        if not isinstance(artifact, Artifact):
+            pass  # found by its path, read when its check runs
+        elif artifact.kind == "notes-series":
             self.read += sum(1 for note in artifact.notes if note.sha256 is not None)
         elif artifact.kind == "manifest" and artifact.sha256 is not None:
             self.read += 1

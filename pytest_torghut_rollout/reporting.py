@@ -105,11 +105,13 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
     artifact = item.artifact
     header = [
         (GRANULARITY_PROPERTY, "artifact"),
-        ("torghut_rules", " ".join(rule.id for rule in item.selected)),
+        ("torghut_rules", " ".join(rule.id for rule in item.checked_rules)),
         ("torghut_deselected_rules", " ".join(rule.id for rule in item.deselected_rules)),
+        # Rules counted at collection for a note not read yet that do not apply to its kind.
+        ("torghut_inapplicable_rules", " ".join(rule.id for rule in item.inapplicable)),
     ]
     groups: list[tuple[str, str]] = []
-    for rule in item.selected:
+    for rule in item.checked_rules:
         result = item.results.get(rule.id)
         groups.extend(
             check_properties(
@@ -223,7 +225,7 @@ def _artifact_html_extras(
     import pytest_html
 
     extras = list(getattr(report, "extras", []))
-    extras.extend(_rule_extra(rule, settings) for rule in item.selected)
+    extras.extend(_rule_extra(rule, settings) for rule in item.checked_rules)
     checks = []
     for group in check_groups(properties):
         check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != "torghut_findings"}
@@ -336,6 +338,7 @@ class EvidenceRecorder:
             self.waivers_reported = True
             return
         if props.get(GRANULARITY_PROPERTY) == "artifact":
+            self.selection.inapplicable += len(str(props.get("torghut_inapplicable_rules", "")).split())
             # One check per rule the artifact item ran, each with its own outcome.
             for group in check_groups(report.user_properties):
                 failed = report.failed and group.get("torghut_outcome") == "not-run"
@@ -571,7 +574,7 @@ class EvidenceRecorder:
             )
         if self.partial:
             yield (
-                f"This was a partial run: {self.selection.selected} of {_n(self.selection.collected, 'check')} "
+                f"This was a partial run: {self.selection.selected} of {_n(self.selection.checks, 'check')} "
                 "selected; it is not evidence of conformance."
             )
 

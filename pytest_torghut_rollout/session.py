@@ -17,8 +17,8 @@ import pytest
 
 from ._keys import CONTEXT_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
-from .discovery import DiscoveryError, Search, artifact_trees, search
-from .granularity import ArtifactChecks, ArtifactItem, select_rules
+from .discovery import DiscoveryError, Pending, artifact_trees, locate, search
+from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
 from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
@@ -51,6 +51,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         max_bytes=settings.max_bytes,
         allow_tracked_notes=settings.allow_tracked_notes,
         ledger=ledger,
+        # Read lazily, referenced files (a note's manifest) are kept parsed only for a while.
+        json_cache_limit=JSON_CACHE_LIMIT if settings.granularity == "artifact" else None,
     )
     if settings.artifacts_only:
         # No test paths to collect, so that only the artifacts' items (added later) run.
@@ -72,6 +74,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
 
 
 WORKER_OUTPUT = "torghut_collection"
+#: Files named inside artifacts kept parsed at once when artifacts are read lazily.
+JSON_CACHE_LIMIT = 256
 
 
 class Conformance:
@@ -87,13 +91,21 @@ class Conformance:
     ) -> None:
         """Add the artifacts' items before -k/-m deselection sees the list."""
         progress = CollectionProgress.for_config(config)
+        paths, max_bytes = self.settings.artifacts, self.settings.max_bytes
+        artifacts: Sequence[Artifact | Pending]
+        error: str | None = None
         try:
-            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes, progress=progress), None
+            if self.settings.granularity == "artifact":
+                # Read when each artifact's item runs: collection needs only where artifacts lie.
+                located = locate(paths, max_bytes=max_bytes, progress=progress)
+                artifacts, problems = located.entries, located.problems
+            else:
+                found = search(paths, max_bytes=max_bytes, progress=progress)
+                artifacts, problems = found.artifacts, found.problems
         except DiscoveryError as exc:
-            found, error = Search(), str(exc)
+            artifacts, problems, error = [], [], str(exc)
         if progress is not None:
             progress.finish()
-        artifacts = found.artifacts
         ledger = config.stash[CONTEXT_KEY].ledger
         lost: tuple[str, ...] = ()
         if ledger is not None and ledger.trusted and error is None:
@@ -102,7 +114,7 @@ class Conformance:
         discovery = Discovery(
             by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
             error=error,
-            problems=tuple(found.problems),
+            problems=tuple(problems),
             lost=lost,
         )
         self.recorder.take_discovery(discovery)
@@ -113,7 +125,10 @@ class Conformance:
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
         for artifact in artifacts:
-            context.remember(artifact)
+            if isinstance(artifact, Artifact):
+                context.remember(artifact)
+            elif artifact.kind == "notes-series":
+                context.defer(artifact.path, artifact.light_notes)
             ours.extend(session.genitems(self._collector(session, artifact)))
         # The selection counts checks, one per rule and artifact, whatever the granularity.
         self.recorder.selection.collected += sum(_checks(item) for item in ours)
@@ -130,10 +145,18 @@ class Conformance:
         """Count the checks that -k, -m, --deselect, --lf or another plugin took out of the run."""
         self.recorder.selection.deselected += sum(_checks(item) for item in items)
 
-    def _collector(self, session: pytest.Session, artifact: Artifact) -> ArtifactFile:
-        rules = REGISTRY.for_kind(artifact.kind, opt_ins=self.settings.opt_ins)
-        kind = ArtifactChecks if self.settings.granularity == "artifact" else ArtifactFile
-        return kind.from_parent(session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules)
+    def _collector(self, session: pytest.Session, artifact: Artifact | Pending) -> pytest.File:
+        opt_ins = self.settings.opt_ins
+        if self.settings.granularity == "artifact":
+            rules = rules_for(artifact, opt_ins)
+            return ArtifactChecks.from_parent(
+                session, path=artifact.path, nodeid=artifact.display, source=artifact, rules=rules
+            )
+        assert isinstance(artifact, Artifact)  # read at collection, one item per rule
+        rules = REGISTRY.for_kind(artifact.kind, opt_ins=opt_ins)
+        return ArtifactFile.from_parent(
+            session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules
+        )
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
