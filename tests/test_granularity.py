@@ -511,3 +511,99 @@ def test_pytest_split_groups_partition_the_checks_exactly(pytester: pytest.Pytes
     merged = set().union(*(checks_of(part) for part in parts))
     assert merged == checks_of(evidence(pytester, "full.json"))
     assert sum(part["totals"]["checks"] for part in parts) == evidence(pytester, "full.json")["totals"]["checks"]
+
+
+# -- lazy reading --------------------------------------------------------------------------------
+
+#: Records, per process, every artifact file read and every test that ran there.
+SPY_CONFTEST = """
+import os
+
+import pytest_torghut_rollout.discovery as discovery
+
+_read_text = discovery._read_text
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _spy(path, *args, **kwargs):
+    with open(f"reads-{WORKER}.txt", "a", encoding="utf-8") as log:
+        log.write(f"{path}\\n")
+    return _read_text(path, *args, **kwargs)
+
+
+discovery._read_text = _spy
+
+
+class Ran:
+    # Registered, not a conftest hook: conftest hooks reach only items under the conftest's directory.
+    def pytest_runtest_logreport(self, report):
+        if "PYTEST_XDIST_WORKER" in os.environ and report.when == "setup":
+            with open(f"ran-{WORKER}.txt", "a", encoding="utf-8") as log:
+                log.write(f"{report.nodeid}\\n")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Ran(), "ran")
+"""
+
+
+def logged(pytester: pytest.Pytester, kind: str) -> dict[str, list[str]]:
+    """What the spy logged, by process: ``reads`` (files) or ``ran`` (node ids)."""
+    return {
+        path.stem.removeprefix(f"{kind}-"): path.read_text(encoding="utf-8").split()
+        for path in sorted(pytester.path.glob(f"{kind}-*.txt"))
+    }
+
+
+def test_collection_at_artifact_granularity_reads_no_artifact(pytester: pytest.Pytester, artifacts: Path) -> None:
+    pytester.makeconftest(SPY_CONFTEST)
+    result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), ARTIFACT, "--co")
+    assert result.ret == pytest.ExitCode.OK
+    assert logged(pytester, "reads") == {}
+    # One item per rule needs each note's kind to know its rules, so it reads at collection.
+    pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), "--co")
+    assert len(logged(pytester, "reads")["main"]) == 3
+
+
+def test_an_artifact_item_keeps_no_parsed_document_once_it_ran(pytester: pytest.Pytester, artifacts: Path) -> None:
+    from pytest_torghut_rollout.granularity import ArtifactItem
+
+    recorder = pytester.inline_run(artifacts_arg(artifacts), ARTIFACT)
+    (call,) = recorder.getcalls("pytest_collection_finish")
+    items = [item for item in call.session.items if isinstance(item, ArtifactItem)]
+    assert len(items) == 4
+    for item in items:
+        assert item.checked is not None
+        assert item.checked.data is None
+        assert item.checked.schema_issues == ()
+    assert {item.artifact.kind for item in items} == {"manifest", "notes-series", "scheduler-note"}
+    assert all(item.artifact.sha256 for item in items if item.artifact.kind != "notes-series")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dist", ["loadfile", "load"])
+def test_each_xdist_worker_reads_only_the_artifacts_of_the_items_it_runs(
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], dist: str
+) -> None:
+    break_adjacency(manifest)
+    runs = tuple(f"run{n}" for n in range(1, 7))
+    root = write_tree(manifest=manifest, runs=runs, notes=0)
+    pytester.makeconftest(SPY_CONFTEST)
+    args = ["-p", "no:hypothesispytest", artifacts_arg(root), ARTIFACT]
+    pytester.runpytest_subprocess(*args, "--torghut-evidence=serial.json")
+    (serial_reads,) = logged(pytester, "reads").values()
+    assert len(serial_reads) == len(set(serial_reads)) == len(runs)
+    for log in pytester.path.glob("reads-*.txt"):
+        log.unlink()
+    pytester.runpytest_subprocess(*args, "-n", "2", "--dist", dist, "--torghut-evidence=xdist.json")
+    reads, ran = logged(pytester, "reads"), logged(pytester, "ran")
+    assert "main" not in reads  # the controller reads nothing
+    assert set(reads) == set(ran) == {"gw0", "gw1"}
+    for worker, files in reads.items():
+        # Each manifest is read once, by the worker that ran its item, and by no other.
+        mine = {str(root / node.removesuffix("::checks")) for node in ran[worker] if node.endswith("::checks")}
+        assert sorted(files) == sorted(mine)
+    assert sorted(reads["gw0"] + reads["gw1"]) == sorted(serial_reads)
+    serial, xdist = evidence(pytester, "serial.json"), evidence(pytester, "xdist.json")
+    assert checks_of(xdist) == checks_of(serial)
+    assert xdist["totals"] == serial["totals"]
