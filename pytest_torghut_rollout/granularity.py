@@ -208,7 +208,9 @@ class ArtifactItem(ConformanceItem):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Point at the artifact and say that it is checked against all its rules."""
-        return self.artifact.path, None, f"[torghut] {self.artifact.kind} checks"
+        # Computed before the item runs: a note not read yet is only known to be a note.
+        source = self.parent.source
+        return source.path, None, f"[torghut] {source.kind} checks"
 
 
 def _unique(waivers: Iterable[Waiver]) -> list[Waiver]:

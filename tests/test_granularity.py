@@ -211,6 +211,19 @@ def test_an_unreadable_artifact_fails_once_and_its_other_rules_are_not_evaluated
     assert set(outcomes.values()) == {"not-evaluated"}
 
 
+def test_a_broken_note_fails_its_test_named_as_a_note_before_it_is_read(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    (artifacts / "notes" / "iteration-2.md").write_text("{not json", encoding="utf-8")
+    result = pytester.runpytest(artifacts_arg(artifacts), ARTIFACT, "--torghut-evidence=evidence.json")
+    result.stdout.fnmatch_lines(["*_ [[]torghut] note checks _*", "TN001 *: *invalid JSON note at line 1*"])
+    outcomes = {rule: out for art, rule, out, _ in checks_of(evidence(pytester)) if art == "notes/iteration-2.md"}
+    assert outcomes.pop("TN001") == "violation"
+    # Read, a JSON note is a scheduler note: its rules, not evaluated; never a lane note's TN009.
+    assert set(outcomes.values()) == {"not-evaluated"}
+    assert "TN009" not in outcomes
+
+
 @pytest.mark.filterwarnings(f"always::{ADVISORY}")
 def test_an_advisory_finding_warns_and_passes(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
@@ -236,6 +249,7 @@ def test_warnings_as_errors_make_an_advisory_a_violation(
     result = pytester.runpytest(artifacts_arg(root), ARTIFACT, "-W", f"error::{ADVISORY}")
     result.assert_outcomes(failed=1, passed=TREE_ITEMS - 1)
     result.stdout.fnmatch_lines(["TM016 promotion-gate-entries: *", "1 check found violations in 1 artifact;*"])
+    result.stdout.fnmatch_lines(["*_ [[]torghut] manifest checks _*"])
     assert "Traceback" not in result.stdout.str()
 
 
