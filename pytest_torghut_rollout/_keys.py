@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from .model import Finding
+from .model import Artifact, Finding
 from .rules import CheckContext, Verdict
 from .settings import Settings
 from .waivers import Waiver
@@ -15,3 +18,9 @@ FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 OUTCOME_KEY = pytest.StashKey[str]()
 VERDICT_KEY = pytest.StashKey[Verdict]()
 WAIVER_KEY = pytest.StashKey[Waiver]()
+SHIPPED_KEY = pytest.StashKey[set[str]]()
+"""Artifacts whose facts this process has already sent with a report (each is sent once)."""
+SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()
+"""Each notes series directory's notes, as discovery read them (for the series' summary)."""
+SERIES_SUMMARY_KEY = pytest.StashKey[dict[Path, dict[str, Any]]]()
+"""Each notes series' summary (``facts.series_summary``), made when its notes were read lazily."""

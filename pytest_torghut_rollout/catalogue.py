@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .contract import manifest_schema, note_schema
+from .evidence_schema import evidence_schema
 from .model import OPT_INS
 from .rules import REGISTRY, Rule
 
@@ -100,6 +101,7 @@ def render_schema(schema: dict[str, Any]) -> str:
 
 
 SCHEMA_FILES: dict[str, Any] = {
+    "evidence.schema.json": evidence_schema,
     "phase-manifest.schema.json": manifest_schema,
     "iteration-note.schema.json": note_schema,
 }

@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from .catalogue import SCHEMA_FILES, find_rule, render_catalogue, render_rule, render_schema, rule_record
 from .contract import NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
+from .model import printable
 from .producer import (
     LANE_PHASES,
     LAYOUTS,
@@ -32,11 +33,18 @@ from .producer import (
     NoteFormat,
     run_cycle,
 )
+from .record import write_record
+from .record_merge import RecordError, load_record, merge
+from .record_view import show_lines
 from .rules import REGISTRY, Rule
 from .simulate import FAULTS_FILE, SimulationError, SimulationOptions, simulate
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
-SCHEMA_KINDS = {"manifest": "phase-manifest.schema.json", "note": "iteration-note.schema.json"}
+SCHEMA_KINDS = {
+    "manifest": "phase-manifest.schema.json",
+    "note": "iteration-note.schema.json",
+    "evidence": "evidence.schema.json",
+}
 _TIMESTAMP: TypeAdapter[datetime] = TypeAdapter(AwareDatetime)
 
 
@@ -75,6 +83,21 @@ class RulesCommand:
 
     fmt: str
     rule: Rule | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceMergeCommand:
+    """Merge the evidence records of shards into the record of one run."""
+
+    files: tuple[Path, ...]
+    out: Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvidenceShowCommand:
+    """Print a terminal summary of one evidence record."""
+
+    file: Path
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -175,6 +198,15 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument(
         "--format", dest="fmt", choices=("markdown", "json"), default="markdown", help="default: markdown (text)"
     )
+    evidence = sub.add_parser("evidence", help="merge evidence records of shards, or summarise one")
+    action = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
+    merge = action.add_parser(
+        "merge", help="merge the --torghut-evidence records of shards of one run into the record of the whole run"
+    )
+    merge.add_argument("files", nargs="+", type=Path, metavar="RECORD", help="the shards' evidence records")
+    merge.add_argument("-o", "--out", type=Path, required=True, help="where to write the merged record")
+    show = action.add_parser("show", help="print a summary of an evidence record: result, runs, failures, risks")
+    show.add_argument("file", type=Path, metavar="RECORD", help="an evidence record")
     return parser
 
 
@@ -274,7 +306,7 @@ def _stage_or_input_error(text: str) -> None:
         raise InputError(f"stage_statuses: {exc}") from None
 
 
-Command = ProduceCommand | SimulateCommand | SchemaCommand | RulesCommand
+Command = ProduceCommand | SimulateCommand | SchemaCommand | RulesCommand | EvidenceMergeCommand | EvidenceShowCommand
 
 
 def parse(argv: Sequence[str], *, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Command:
@@ -303,6 +335,10 @@ def parse(argv: Sequence[str], *, now: Callable[[], datetime] = lambda: datetime
         )
     if args.command == "schema":
         return SchemaCommand(kind=args.kind)
+    if args.command == "evidence":
+        if args.action == "merge":
+            return EvidenceMergeCommand(files=tuple(args.files), out=args.out)
+        return EvidenceShowCommand(file=args.file)
     if args.rule is None:
         return RulesCommand(fmt=args.fmt)
     rule = find_rule(args.rule)
@@ -363,6 +399,28 @@ def run_rules(command: RulesCommand, out: TextIO) -> int:
     return EXIT_OK
 
 
+def run_evidence_merge(command: EvidenceMergeCommand, out: TextIO) -> int:
+    """Merge the shards' records; refuse (RecordError, exit 2) records of different runs or overlapping ones."""
+    named = [(str(path), load_record(path)) for path in command.files]
+    merged = merge(named)
+    write_record(command.out, merged)
+    print(
+        f"merged {len(named)} records into {command.out}: result {merged['result']}, "
+        f"{merged['selection']['reported']} of {merged['selection']['collected']} torghut tests reported",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def run_evidence_show(command: EvidenceShowCommand, out: TextIO) -> int:
+    """Print the record's summary (every artifact-sourced string made printable)."""
+    record = load_record(command.file)
+    print(f"evidence record {printable(str(command.file))}", file=out)
+    for line in show_lines(record):
+        print(line, file=out)
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``torghut-rollout`` and ``python -m pytest_torghut_rollout``."""
     out, err = sys.stdout, sys.stderr
@@ -380,7 +438,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_simulate(command, out)
         if isinstance(command, SchemaCommand):
             return run_schema(command, out)
+        if isinstance(command, EvidenceMergeCommand):
+            return run_evidence_merge(command, out)
+        if isinstance(command, EvidenceShowCommand):
+            return run_evidence_show(command, out)
         return run_rules(command, out)
+    except RecordError as exc:
+        print(f"torghut-rollout: error: {exc}", file=err)
+        return EXIT_USAGE
     except (ContractViolationError, SimulationError) as exc:
         print(f"torghut-rollout: {exc}", file=err)
         return EXIT_REFUSED

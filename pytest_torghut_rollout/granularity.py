@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SERIES_SUMMARY_KEY, SETTINGS_KEY
 from .discovery import Pending
+from .facts import artifact_facts
 from .items import (
     ConformanceItem,
     RuleViolation,
@@ -37,6 +38,10 @@ from .waivers import Waiver
 ITEM_NAME = "checks"
 #: The property that marks a report of an artifact item; its value is the granularity.
 GRANULARITY_PROPERTY = "torghut_granularity"
+#: The property of an artifact item found as a note unread at collection: the kind it was read as.
+READ_AS_PROPERTY = "torghut_read_as"
+#: The kind discovery counts a note under before it is read (what it is comes from its text).
+UNREAD_NOTE = "note"
 #: Outcomes that fail a check (a waived one fails under a waiver: an xfail, never a pass).
 FAILING = ("violation", "waived")
 
@@ -103,6 +108,8 @@ class ArtifactItem(ConformanceItem):
         """Selected rules that, once the note was read, do not apply to its kind (no check, no outcome)."""
         self.checked: Artifact | None = None
         """The artifact as read, without its parsed document once its rules have run."""
+        self.facts: dict[str, Any] | None = None
+        """What the evidence record says of the artifact (``facts.artifact_facts``), once it ran."""
         for rule in self.rules:
             self.extra_keyword_matches.update(rule_keywords(rule))
 
@@ -142,8 +149,19 @@ class ArtifactItem(ConformanceItem):
         try:
             self._run(artifact, applicable, settings, context)
         finally:
-            # Keep what the report names (kind, digest), not the document: memory stays flat.
+            # The evidence's facts need the document; keep what the report names (kind, digest)
+            # and those facts, not the document: memory stays flat.
+            self.facts = self._facts(artifact, context)
             self.checked = replace(artifact, data=None, schema_issues=())
+
+    def _facts(self, artifact: Artifact, context: CheckContext) -> dict[str, Any]:
+        """What the evidence says of the artifact; a series' summary comes from the one read of its notes
+        this process makes (shared with the cross-reference checks of its notes)."""
+        if artifact.kind != "notes-series":
+            return artifact_facts(artifact, context)
+        context.learn(artifact.path)
+        summary = self.config.stash.get(SERIES_SUMMARY_KEY, {}).get(artifact.path)
+        return artifact_facts(artifact, context, summary=summary)
 
     def _run(self, artifact: Artifact, applicable: set[str], settings: Settings, context: CheckContext) -> None:
         errors: list[BaseException] = []

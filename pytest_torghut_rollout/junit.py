@@ -9,7 +9,7 @@ import pytest
 from _pytest.junitxml import LogXML, xml_key
 
 from .contract import CONTRACT
-from .reporting import EvidenceRecorder
+from .evidence import EvidenceRecorder
 
 TORGHUT_LOCATION = "[torghut]"
 

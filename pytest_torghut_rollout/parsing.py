@@ -6,6 +6,12 @@ disagree on a verdict), ``NaN`` and ``Infinity`` (not JSON), YAML anchors and al
 few hundred bytes of aliases expand to gigabytes), values of types JSON does not have
 (``!!binary``, ``!!set``), ``.nan`` and ``.inf``, and front matter larger than
 ``MAX_FRONT_MATTER``. No pytest here.
+
+Front matter is read by libyaml where PyYAML has it, unless the text could hold what the strict
+loader refuses while composing or what libyaml reads more leniently (``_COMPOSER_MARKS``);
+that text, and anything libyaml rejects, is read by PyYAML's own parser, which words every
+refusal. Both give the same data (``tests/test_fast_paths.py`` proves it on fixtures and on
+generated text).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from yaml.events import AliasEvent, NodeEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .model import pointer
+from .schema import fast_paths_enabled
 
 #: Front matter is a handful of keys; more than this is refused unparsed (PyYAML is slow).
 MAX_FRONT_MATTER = 256 * 1024
@@ -120,6 +127,24 @@ _StrictLoader.yaml_implicit_resolvers = {
 }
 
 
+def _libyaml_loader() -> type[Any] | None:
+    """libyaml's composer with the strict loader's resolvers (for text without ``_COMPOSER_MARKS``)."""
+    base = getattr(yaml, "CSafeLoader", None)
+    if base is None:
+        return None
+    return type("_FastStrictLoader", (base,), {"yaml_implicit_resolvers": _StrictLoader.yaml_implicit_resolvers})
+
+
+_FastStrictLoader = _libyaml_loader()
+
+
+#: Anchors (``&``), aliases (``*``) and tags (``!``) start with these: text with none of them
+#: needs none of the refusals made while composing, so libyaml may compose it. The others mark
+#: where libyaml accepts what PyYAML's scanner refuses (``key: 3<TAB>``, a block scalar header
+#: ``>#``), or may: directives and reserved indicators.
+_COMPOSER_MARKS = ("&", "*", "!", "\t", "|", ">", "%", "@", "`")
+
+
 def load_front_matter(text: str) -> Any:
     """Parse YAML front matter strictly; line numbers count the opening ``---`` as line 1.
 
@@ -129,7 +154,15 @@ def load_front_matter(text: str) -> Any:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_FRONT_MATTER:
         raise ParseError(f"front matter of {size} bytes is larger than {MAX_FRONT_MATTER}; not parsed")
-    loader = _StrictLoader(text)
+    if _FastStrictLoader is not None and fast_paths_enabled() and not any(m in text for m in _COMPOSER_MARKS):
+        try:
+            return _load(_FastStrictLoader(text))
+        except (yaml.YAMLError, ParseError, RecursionError):
+            pass  # PyYAML's own parser decides, and words the reason the same way every time
+    return _load(_StrictLoader(text))
+
+
+def _load(loader: Any) -> Any:
     try:
         node = loader.get_single_node()
         if node is None:

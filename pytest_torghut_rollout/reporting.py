@@ -5,42 +5,36 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import platform
-import warnings
-from collections import Counter
+import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT_KEY, WAIVER_KEY
-from .contract import CONTRACT
-from .granularity import GRANULARITY_PROPERTY, ArtifactItem
-from .items import Discovery, DiscoveryItem, RuleItem, TorghutWaiverWarning, WaiversItem
+from ._keys import (
+    CONTEXT_KEY,
+    FINDINGS_KEY,
+    OUTCOME_KEY,
+    SERIES_NOTES_KEY,
+    SETTINGS_KEY,
+    SHIPPED_KEY,
+    VERDICT_KEY,
+    WAIVER_KEY,
+)
+from .discovery import Pending
+from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome, check_groups
+from .facts import artifact_facts
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, UNREAD_NOTE, ArtifactItem
+from .items import DiscoveryItem, RuleItem, WaiversItem
 from .ledger import Kept
-from .model import NOTE_KINDS, Artifact, Finding, printable
+from .model import Artifact, Finding, printable
+from .record import UNFOLLOWED_HINT
+from .record_view import governance_html
 from .rules import Rule, Verdict
-from .rules.notes import APPEND_ONLY
-from .selection import Selection
 from .settings import RULE_COMMAND, Settings
 from .waivers import Waiver
 
 PROPERTY_PREFIX = "torghut_"
-UNFOLLOWED_HINT = (
-    "map production's absolute prefix with --torghut-path-map=OLD=NEW, "
-    "or give the tree they lie in with --torghut-refs-root=DIR"
-)
-TRACKED_NOTES_OPT_OUT = {
-    "option": "--torghut-allow-tracked-notes",
-    "ini": "torghut_allow_tracked_notes",
-    "rule": "TN022",
-    "effect": "notes may be tracked by git: TN022 notes-untracked was not evaluated",
-    "use": "a corpus of example artifacts kept in a repository on purpose",
-}
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -103,8 +97,11 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
     controller's EvidenceRecorder records one check per rule (see ``check_groups``).
     """
     artifact = item.artifact
+    unread = isinstance(item.parent.source, Pending) and item.parent.source.kind == UNREAD_NOTE
     header = [
         (GRANULARITY_PROPERTY, "artifact"),
+        # A note counted as a note at collection, and what it turned out to be once read.
+        *([(READ_AS_PROPERTY, artifact.kind)] if unread and item.checked is not None else []),
         ("torghut_rules", " ".join(rule.id for rule in item.checked_rules)),
         ("torghut_deselected_rules", " ".join(rule.id for rule in item.deselected_rules)),
         # Rules counted at collection for a note not read yet that do not apply to its kind.
@@ -127,25 +124,9 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
     return header + groups
 
 
-def check_groups(properties: Sequence[tuple[str, object]]) -> list[dict[str, object]]:
-    """Split an artifact item's properties into one dict per check (each starts at ``torghut_rule``)."""
-    groups: list[dict[str, object]] = []
-    for key, value in properties:
-        if key == "torghut_rule":
-            groups.append({})
-        if groups:
-            groups[-1][key] = value
-    return groups
-
-
-def _carries_outcome(report: pytest.TestReport) -> bool:
-    """The one report per check that says how it ended: its call, or a setup that failed."""
-    return report.when == "call" or (report.when == "setup" and report.failed)
-
-
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     """Attach the evidence of a torghut item to its report (runs where the item ran)."""
-    if not _carries_outcome(report):
+    if not carries_outcome(report):
         return
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
@@ -172,40 +153,79 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: record them on the item as well as on this report.
     item.user_properties.extend(properties)
     report.user_properties.extend(properties)
+    if not isinstance(item, RuleItem | ArtifactItem):
+        return
+    _ship_facts(item, report)
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
     if not item.config.pluginmanager.hasplugin("html"):
         return
     if isinstance(item, RuleItem):
         _html_extras(report, item, dict(properties), settings)
-    elif isinstance(item, ArtifactItem):
+    else:
         _artifact_html_extras(report, item, properties, settings)
+
+
+def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> None:
+    """Send what the record says about the item's artifact, with its first report in this process.
+
+    On this report only, not the item: JUnit XML writes the item's properties, and they would
+    repeat the artifact's facts. The controller keeps the first it receives (all are the same).
+    An artifact item made its facts while it held the document it read (it keeps none after).
+    """
+    artifact = item.artifact
+    shipped = item.config.stash.setdefault(SHIPPED_KEY, set())
+    if artifact.display in shipped:
+        return
+    if isinstance(item, ArtifactItem):
+        if item.facts is None:
+            return  # it did not run (a failed setup): its artifact was not read
+        facts = item.facts
+    else:
+        context = item.config.stash[CONTEXT_KEY]
+        series = item.config.stash.get(SERIES_NOTES_KEY, {})
+        notes = series.get(artifact.path, ()) if artifact.kind == "notes-series" else ()
+        facts = artifact_facts(artifact, context, notes)
+    shipped.add(artifact.display)
+    report.user_properties.append((FACTS_PROPERTY, json.dumps(facts, sort_keys=True)))
+
+
+def _code_spans(escaped: str) -> str:
+    """Show the `field` spans of a statement (already HTML-escaped) as code, as Allure's Markdown does."""
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped)
 
 
 def rule_html(rule: Rule) -> str:
     """The rule itself as HTML (title, source and statement): no documentation site is needed."""
     return (
         f"<h4>{html.escape(f'{rule.id} {rule.slug}: {rule.title}')}</h4>"
-        f"<p>{html.escape(rule.source)}: {html.escape(rule.statement)}</p>"
+        f"<p>{html.escape(rule.source)}: {_code_spans(html.escape(rule.statement))}</p>"
         f"<p>Severity: {html.escape(rule.severity.value)}. "
         f"Printed by <code>{html.escape(RULE_COMMAND)} {html.escape(rule.id)}</code>.</p>"
     )
 
 
 def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
-    import pytest_html
 
     extras = list(getattr(report, "extras", []))
     extras.append(_rule_extra(item.rule, settings))
     findings = item.stash.get(FINDINGS_KEY, [])
-    extras.append(
-        pytest_html.extras.json(
-            {key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"}
-            | {"findings": [f.as_dict() for f in findings]},
-            name="Evidence",
-        )
-    )
+    evidence: dict[str, Any] = {
+        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"
+    }
+    evidence |= {"findings": [f.as_dict() for f in findings]}
+    extras.append(_evidence_extra(item, evidence))
     report.extras = extras  # type: ignore[attr-defined]
+
+
+def _evidence_extra(item: pytest.Item, evidence: dict[str, Any]) -> Any:
+    import pytest_html
+
+    if item.config.getoption("self_contained_html", False):
+        # A single-file report would link the JSON as a data: URL, which browsers refuse to open
+        # from a page (Chromium shows a blank tab): the evidence goes into the page instead.
+        return pytest_html.extras.extra(evidence_html(evidence), pytest_html.extras.FORMAT_HTML, name="Evidence")
+    return pytest_html.extras.json(evidence, name="Evidence")
 
 
 def _rule_extra(rule: Rule, settings: Settings) -> Any:
@@ -222,8 +242,6 @@ def _artifact_html_extras(
     report: pytest.TestReport, item: ArtifactItem, properties: list[tuple[str, str]], settings: Settings
 ) -> None:
     """Each checked rule (its link or text), and one Evidence JSON listing every check with its outcome."""
-    import pytest_html
-
     extras = list(getattr(report, "extras", []))
     extras.extend(_rule_extra(rule, settings) for rule in item.checked_rules)
     checks = []
@@ -239,400 +257,105 @@ def _artifact_html_extras(
         "deselected_rules": [rule.id for rule in item.deselected_rules],
         "checks": checks,
     }
-    extras.append(pytest_html.extras.json(evidence, name="Evidence"))
+    extras.append(_evidence_extra(item, evidence))
     report.extras = extras  # type: ignore[attr-defined]
 
 
-def _json_value(text: str) -> Any:
-    """The value a finding's display text shows, when it is whole JSON; else the text itself."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def evidence_html(evidence: dict[str, Any]) -> str:
+    """A check's evidence as escaped, indented JSON under a disclosure the reader opens."""
+    text = json.dumps(evidence, indent=2, sort_keys=True)
+    summary = "<summary>Evidence (JSON)</summary>"
+    return f'<details class="torghut-evidence">{summary}<pre>{html.escape(text)}</pre></details>'
 
 
-def _finding_values(finding: dict[str, str]) -> dict[str, Any]:
-    """A finding for the evidence file: expected and found as JSON values where the text is one
-    (``"fail"`` becomes the string fail, not a string holding quotes), the display text beside."""
-    return finding | {
-        "expected": _json_value(finding["expected"]),
-        "found": _json_value(finding["found"]),
-        "expected_text": finding["expected"],
-        "found_text": finding["found"],
-    }
-
-
-@dataclass
-class EvidenceRecorder:
-    """Collects torghut results from reports (also from xdist workers) on the controller."""
-
-    settings: Settings
-    checks: list[dict[str, Any]] = field(default_factory=list)
-    discovery: dict[str, int] = field(default_factory=dict)
-    discovery_failed: bool = False
-    discovery_reported: bool = False
-    discovery_problems: list[str] = field(default_factory=list)
-    """Places under the artifacts paths that could not be searched."""
-    unfollowed: set[str] = field(default_factory=set)
-    """References a rule would have followed that resolve outside the trees."""
-    selection: Selection = field(default_factory=Selection)
-    command: tuple[str, ...] = ()
-    """The pytest command line's arguments, as invoked."""
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    waivers_failed: bool = False
-    waivers_reported: bool = False
-    """The ``torghut::waivers`` check failed: a waiver has expired."""
-    unmatched_is_error: bool = False
-    """Warning filters turned the unmatched-waiver warning into an error, which fails the run."""
-
-    lost_series: list[str] = field(default_factory=list)
-    """Notes series the ledger recorded that discovery no longer found."""
-    ledger: Kept | None = None
-    """What became of the notes ledger (set on the controller at the end of the run)."""
-
-    def take_discovery(self, discovery: Discovery) -> None:
-        """Keep what discovery found at collection, so a deselected discovery test still counts it."""
-        self.discovery = dict(discovery.by_kind)
-        self.discovery_problems = [printable(p) for p in discovery.problems]
-        self.lost_series = list(discovery.lost)
-        self.discovery_failed = (
-            discovery.error is not None
-            or bool(discovery.problems)
-            or bool(discovery.lost)
-            or discovery.found < self.settings.min_artifacts
+def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
+    """Sentences for the terminal, one per outcome, ending in the next step."""
+    totals = recorder.totals()
+    artifacts = len({c["artifact"] for c in recorder.checks})
+    yield f"{_n(len(recorder.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
+    if totals["conforms"]:
+        yield f"{_n(totals['conforms'], 'check')} conformed."
+    yield from _waiver_lines(recorder)
+    if totals["violation"]:
+        bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == "violation"})
+        yield (
+            f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
+            "fix the artifacts or their producer, see the failed checks."
+        )
+    if totals["advisory"]:
+        yield (
+            f"{_n(totals['advisory'], 'advisory check')} warned; rerun with --torghut-strict to make advisories fail."
+        )
+    if totals["not-evaluated"]:
+        yield (
+            f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
+            "(another check reports it), was not followed, or is not there to compare with (no git work "
+            "tree, no notes ledger); rerun with -rs to see why."
+        )
+    if recorder.settings.allow_tracked_notes:
+        yield (
+            "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
+            "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
+        )
+    if recorder.unfollowed:
+        one = len(recorder.unfollowed) == 1
+        what = "reference resolves" if one else "references resolve"
+        was = "was" if one else "were"
+        yield f"{len(recorder.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
+    if totals["error"]:
+        yield f"{_n(totals['error'], 'check')} could not run; see the checks that errored."
+    if recorder.discovery_failed and recorder.discovery_reported:
+        yield "Discovery failed, so this run cannot pass; see the torghut::discovery check."
+    elif recorder.discovery_failed:
+        yield ("Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail.")
+    if recorder.partial:
+        yield (
+            f"This was a partial run: {recorder.selection.selected} of {_n(recorder.selection.checks, 'check')} "
+            "selected; it is not evidence of conformance."
         )
 
-    @property
-    def reported(self) -> int:
-        """Torghut tests (checks, the discovery and the waivers test) that reported an outcome."""
-        return len(self.checks) + self.discovery_reported + self.waivers_reported
+    if recorder.ledger is not None:
+        yield _ledger_line(recorder, recorder.ledger)
 
-    @property
-    def partial(self) -> bool:
-        """Whether this run left checks out, so that it is no evidence of conformance."""
-        return self.selection.is_partial(self.reported)
 
-    def result(self, exitstatus: int) -> str:
-        """``pass`` only for a full green run; a green partial run is ``incomplete``."""
-        if exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
-            return "fail"
-        if self.partial:
-            return "incomplete"
-        return "pass" if exitstatus == pytest.ExitCode.OK else "fail"
-
-    def record(self, report: pytest.TestReport) -> None:
-        """Take what a report says about a torghut check (once: from its call or failed setup)."""
-        if not _carries_outcome(report):
-            return
-        props = dict(report.user_properties)
-        if "torghut_discovery" in props:
-            self.discovery = json.loads(str(props["torghut_discovery"]))
-            self.discovery_failed = report.failed
-            self.discovery_reported = True
-            self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
-            self.lost_series = json.loads(str(props.get("torghut_lost_series", "[]")))
-            return
-        if "torghut_waivers" in props:
-            self.waivers_failed = report.failed
-            self.waivers_reported = True
-            return
-        if props.get(GRANULARITY_PROPERTY) == "artifact":
-            self.selection.inapplicable += len(str(props.get("torghut_inapplicable_rules", "")).split())
-            # One check per rule the artifact item ran, each with its own outcome.
-            for group in check_groups(report.user_properties):
-                failed = report.failed and group.get("torghut_outcome") == "not-run"
-                self._record_check(report.nodeid, group, error=failed)
-            return
-        if "torghut_rule" not in props:
-            return
-        outcome = str(props["torghut_outcome"])
-        self._record_check(report.nodeid, props, error=report.failed and outcome != "violation")
-
-    def _record_check(self, nodeid: str, props: dict[str, Any], *, error: bool) -> None:
-        """Record one check from its properties; ``error``: it could not run to a verdict."""
-        outcome = "error" if error else str(props["torghut_outcome"])
-        if props.get("torghut_unfollowed"):
-            self.unfollowed.add(str(props["torghut_unfollowed"]))
-        self.checks.append(
-            {
-                "nodeid": nodeid,
-                "rule": props["torghut_rule"],
-                "slug": props["torghut_slug"],
-                "severity": props["torghut_severity"],
-                "artifact": props["torghut_artifact"],
-                "kind": props["torghut_kind"],
-                "sha256": props.get("torghut_sha256") or None,
-                "outcome": outcome,
-                "findings": [_finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
-                "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
-                "waiver": _waiver_of(props),
-            }
+def _waiver_lines(recorder: EvidenceRecorder) -> Iterator[str]:
+    """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
+    risks = recorder.open_risks()
+    if risks:
+        yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
+        for risk in risks:
+            yield (
+                f"  {risk['nodeid']} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
+                f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
+            )
+    book = recorder.settings.waivers
+    expired = book.expired if book else ()
+    if expired:
+        owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
+        them = "it" if len(expired) == 1 else "them"
+        where = ", see torghut::waivers above" if recorder.waivers_failed else ""
+        yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
+    unmatched = recorder.unmatched()
+    if unmatched:
+        owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
+        error = " Warning filters make this an error, so the run fails." if recorder.unmatched_is_error else ""
+        yield (
+            f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
+            f"remove stale waivers or correct their rule or artifact glob.{error}"
         )
 
-    def open_risks(self) -> list[dict[str, Any]]:
-        """Checks that failed under a live waiver: accepted for now, not conforming."""
-        waived = sorted((c for c in self.checks if c["outcome"] == "waived"), key=lambda c: c["nodeid"])
-        return [
-            {"nodeid": c["nodeid"], "rule": c["rule"], "artifact": c["artifact"], "findings": len(c["findings"])}
-            | c["waiver"]
-            for c in waived
-        ]
 
-    def unmatched(self) -> list[tuple[Waiver, int]]:
-        """Live waivers that waived no failure, each with how many checks it names ran."""
-        book = self.settings.waivers
-        if book is None:
-            return []
-        used = {c["waiver"]["waiver"] for c in self.checks if c["waiver"] is not None}
-        return [
-            (w, sum(1 for c in self.checks if w.matches(c["rule"], c["artifact"])))
-            for w in book.live
-            if w.index not in used
-        ]
-
-    def warn_unmatched(self) -> None:
-        """Warn once per live waiver that waived nothing (on the controller, which sees every check)."""
-        book = self.settings.waivers
-        if book is None:
-            return
-        for waiver, ran in self.unmatched():
-            why = (
-                f"it names {_n(ran, 'check')} that ran, and none failed"
-                if ran
-                else "no check it names ran (deselected, or its rule and artifact glob name no check)"
-            )
-            message = (
-                f"{waiver.label}, owned by {waiver.owner}, waived no failure in this run: {why}; "
-                "remove it if stale, or correct its rule or artifact glob"
-            )
-            try:
-                warnings.warn_explicit(TorghutWaiverWarning(message), TorghutWaiverWarning, str(book.path), 0)
-            except TorghutWaiverWarning:
-                # Warning filters made it an error (-W error): the run fails, with a summary line.
-                self.unmatched_is_error = True
-
-    def ledger_series(self) -> list[str]:
-        """Series whose notes the ledger may take: the append-only check ran and did not fail."""
-        return [
-            c["artifact"]
-            for c in self.checks
-            if c["rule"] == APPEND_ONLY and c["outcome"] in ("conforms", "not-evaluated")
-        ]
-
-    def note_digests(self) -> dict[str, tuple[str, str | None]]:
-        """Each note the checks read: display path to kind and SHA-256."""
-        return {c["artifact"]: (c["kind"], c["sha256"]) for c in self.checks if c["kind"] in NOTE_KINDS}
-
-    def totals(self) -> Counter[str]:
-        """How many checks ended in each outcome."""
-        return Counter(check["outcome"] for check in self.checks)
-
-    def summary(self, exitstatus: int) -> dict[str, Any]:
-        """The machine-readable evidence summary of the run."""
-        from . import __version__
-
-        by_artifact: dict[str, dict[str, Any]] = {}
-        for check in sorted(self.checks, key=lambda c: (c["artifact"], c["rule"])):
-            entry = by_artifact.setdefault(
-                check["artifact"],
-                {"artifact": check["artifact"], "kind": check["kind"], "sha256": check["sha256"], "checks": []},
-            )
-            keys = ("rule", "slug", "severity", "outcome", "findings", "not_evaluated", "waiver")
-            entry["checks"].append({k: check[k] for k in keys})
-        totals = self.totals()
-        finished = datetime.now(UTC).isoformat(timespec="seconds")
-        book = self.settings.waivers
-        return {
-            "tool": "pytest-torghut-rollout",
-            "version": __version__,
-            "contract": CONTRACT,
-            "generated_at": finished,
-            "environment": {
-                "plugin": f"pytest-torghut-rollout {__version__}",
-                "contract": CONTRACT,
-                "python": platform.python_version(),
-                "pytest": pytest.__version__,
-                "command": list(self.command),
-                "host": platform.node(),
-                "started_at": self.started.isoformat(timespec="seconds"),
-                "finished_at": finished,
-                "artifacts_paths": [str(p.resolve()) for p in self.settings.artifacts],
-            },
-            "artifacts_paths": [str(p) for p in self.settings.artifacts],
-            "refs_roots": [str(p) for p in self.settings.refs_roots],
-            "options": {
-                "strict": self.settings.strict,
-                "check_refs": self.settings.check_refs,
-                "min_artifacts": self.settings.min_artifacts,
-                "max_bytes": self.settings.max_bytes,
-                "path_map": [f"{m.old}={m.new}" for m in self.settings.path_map],
-                "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
-                "allow_tracked_notes": self.settings.allow_tracked_notes,
-                "notes_ledger": str(self.settings.notes_ledger) if self.settings.notes_ledger else None,
-            },
-            "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
-            "discovery": {
-                "found": self.discovery,
-                "failed": self.discovery_failed,
-                "run": self.discovery_reported,
-                "problems": self.discovery_problems,
-                "lost_series": self.lost_series,
-            },
-            "selection": self.selection.report(reported=self.reported),
-            "notes_ledger": self._ledger_summary(),
-            "totals": {
-                "artifacts": len(by_artifact),
-                "checks": len(self.checks),
-                "conforms": totals["conforms"],
-                "violations": totals["violation"],
-                "advisories": totals["advisory"],
-                "not_evaluated": totals["not-evaluated"],
-                "waived": totals["waived"],
-                "errors": totals["error"],
-            },
-            "waivers": {
-                "file": str(book.path) if book else None,
-                "date": book.today.isoformat() if book else None,
-                "count": len(book.waivers) if book else 0,
-                "open_risks": self.open_risks(),
-                "expired": [w.as_dict() for w in book.expired] if book else [],
-                "unmatched": [w.as_dict() | {"checks_ran": ran} for w, ran in self.unmatched()],
-            },
-            "references_not_followed": {
-                "count": len(self.unfollowed),
-                "references": sorted(self.unfollowed),
-                "hint": UNFOLLOWED_HINT if self.unfollowed else "",
-            },
-            "pytest_exit_status": exitstatus,
-            "result": self.result(exitstatus),
-            "artifacts": list(by_artifact.values()),
-        }
-
-    def _ledger_summary(self) -> dict[str, Any] | None:
-        if self.settings.notes_ledger is None:
-            return None
-        kept = self.ledger
-        return {
-            "path": str(self.settings.notes_ledger),
-            "status": kept.status if kept else "not extended",
-            "added": kept.added if kept else 0,
-            "entries": kept.total if kept else 0,
-            "reason": kept.reason if kept else "the run did not finish",
-            "head_sha256": kept.head if kept else None,
-        }
-
-    def write(self, path: Path, exitstatus: int) -> None:
-        """Write the summary atomically next to its final place."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(self.summary(exitstatus), indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-
-    def summary_lines(self) -> Iterator[str]:
-        """Sentences for the terminal, one per outcome, ending in the next step."""
-        totals = self.totals()
-        artifacts = len({c["artifact"] for c in self.checks})
-        yield f"{_n(len(self.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
-        if totals["conforms"]:
-            yield f"{_n(totals['conforms'], 'check')} conformed."
-        yield from self._waiver_lines()
-        if totals["violation"]:
-            bad = len({c["artifact"] for c in self.checks if c["outcome"] == "violation"})
-            yield (
-                f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
-                "fix the artifacts or their producer, see the failures above."
-            )
-        if totals["advisory"]:
-            yield (
-                f"{_n(totals['advisory'], 'advisory check')} warned; "
-                "rerun with --torghut-strict to make advisories fail."
-            )
-        if totals["not-evaluated"]:
-            yield (
-                f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
-                "(another check reports it), was not followed, or is not there to compare with (no git work "
-                "tree, no notes ledger); rerun with -rs to see why."
-            )
-        if self.settings.allow_tracked_notes:
-            yield (
-                "Tracked notes were allowed: --torghut-allow-tracked-notes opted this run out of TN022 "
-                "notes-untracked, as for a corpus of example artifacts kept in a repository on purpose."
-            )
-        if self.unfollowed:
-            one = len(self.unfollowed) == 1
-            what = "reference resolves" if one else "references resolve"
-            was = "was" if one else "were"
-            yield f"{len(self.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
-        if totals["error"]:
-            yield f"{_n(totals['error'], 'check')} could not run; see the errors above."
-        if self.discovery_failed and self.discovery_reported:
-            yield "Discovery failed, so this run cannot pass; see torghut::discovery above."
-        elif self.discovery_failed:
-            yield (
-                "Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail."
-            )
-        if self.partial:
-            yield (
-                f"This was a partial run: {self.selection.selected} of {_n(self.selection.checks, 'check')} "
-                "selected; it is not evidence of conformance."
-            )
-
-        if self.ledger is not None:
-            yield self._ledger_line(self.ledger)
-
-    def _waiver_lines(self) -> Iterator[str]:
-        """Open risks, expired and unmatched waivers: counted apart from passes, each with its owner."""
-        risks = self.open_risks()
-        if risks:
-            yield f"{_n(len(risks), 'check')} failed under a waiver; open risks, not passes, until fixed:"
-            for risk in risks:
-                # An artifact item's test id names no rule: say which of its checks the waiver covers.
-                named = risk["nodeid"].rpartition("::")[2].startswith(risk["rule"])
-                check = risk["nodeid"] if named else f"{risk['nodeid']} {risk['rule']}"
-                yield (
-                    f"  {check} ({_n(risk['findings'], 'finding')}) owned by {risk['owner']}, "
-                    f"waiver {risk['waiver']} expires {risk['expires']}: {risk['reason']}"
-                )
-        book = self.settings.waivers
-        expired = book.expired if book else ()
-        if expired:
-            owners = "; ".join(f"waiver {w.index} owned by {w.owner} (expired {w.expires})" for w in expired)
-            them = "it" if len(expired) == 1 else "them"
-            where = ", see torghut::waivers above" if self.waivers_failed else ""
-            yield f"{_n(len(expired), 'waiver')} expired and waived nothing: {owners}; renew or remove {them}{where}."
-        unmatched = self.unmatched()
-        if unmatched:
-            owners = "; ".join(f"waiver {w.index} owned by {w.owner}" for w, _ in unmatched)
-            error = " Warning filters make this an error, so the run fails." if self.unmatched_is_error else ""
-            yield (
-                f"{_n(len(unmatched), 'waiver')} waived no failure in this run: {owners}; "
-                f"remove stale waivers or correct their rule or artifact glob.{error}"
-            )
-
-    def _ledger_line(self, kept: Kept) -> str:
-        path = self.settings.notes_ledger
-        if kept.status == "created":
-            return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
-        if kept.status == "extended":
-            return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
-        if kept.status == "unchanged":
-            return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
-        if kept.reason.startswith("it cannot be trusted"):
-            return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
-        return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
-
-
-def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
-    """The waiver a check's properties name, if it matched one."""
-    if not props.get("torghut_waiver"):
-        return None
-    return {
-        "waiver": int(props["torghut_waiver"]),
-        "owner": props["torghut_waiver_owner"],
-        "expires": props["torghut_waiver_expires"],
-        "reason": props["torghut_waiver_reason"],
-    }
+def _ledger_line(recorder: EvidenceRecorder, kept: Kept) -> str:
+    path = recorder.settings.notes_ledger
+    if kept.status == "created":
+        return f"Notes ledger {path} created with {_n(kept.added, 'note')}."
+    if kept.status == "extended":
+        return f"Notes ledger {path} extended with {_n(kept.added, 'new note')} ({kept.total} recorded)."
+    if kept.status == "unchanged":
+        return f"Notes ledger {path} unchanged: no new notes ({kept.total} recorded)."
+    if kept.reason.startswith("it cannot be trusted"):
+        return f"Notes ledger {path} not extended: {kept.reason}; restore it from a copy you trust."
+    return f"Notes ledger {path} not {'extended' if kept.existed else 'created'}: {kept.reason}."
 
 
 def _n(count: int, noun: str) -> str:
@@ -654,16 +377,25 @@ class HtmlEvidence:
         """Say what the report is evidence of."""
         report.title = "torghut rollout contract conformance"
 
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        """The checked paths and options, then the same sentences as the terminal summary."""
-        settings = self.recorder.settings
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        """The governance summary (partial banner, environment, runs, notes series) on top, then the
+        checked paths and options and the same sentences as the terminal summary.
+
+        pytest-html calls this at session finish on the controller, which under xdist has every
+        worker's reports, and with them each artifact's facts, by then.
+        """
+        recorder = self.recorder
+        settings = recorder.settings
+        prefix.extend(governance_html(recorder.summary(int(session.exitstatus))))
         paths = ", ".join(html.escape(str(p)) for p in settings.artifacts)
         options = (
             f"strict={settings.strict}, check_refs={settings.check_refs}, min_artifacts={settings.min_artifacts}, "
             f"allow_tracked_notes={settings.allow_tracked_notes}, notes_ledger={settings.notes_ledger}"
         )
         prefix.append(f"<p>Artifacts checked: {paths} ({html.escape(options)}).</p>")
-        prefix.extend(f"<p>{html.escape(line)}</p>" for line in self.recorder.summary_lines())
+        prefix.extend(f"<p>{html.escape(line)}</p>" for line in summary_lines(recorder))
 
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
         """Add Rule, Severity and Artifact columns after the test name."""

@@ -8,24 +8,26 @@ pydantic, jsonschema and PyYAML, which a run without torghut artifacts must not 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._keys import CONTEXT_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_SUMMARY_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
 from .discovery import DiscoveryError, Pending, artifact_trees, locate, search
+from .evidence import EvidenceRecorder
+from .facts import series_summary
 from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
 from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
-from .model import Artifact
+from .model import NOTE_KINDS, Artifact
 from .paths import Resolver
 from .progress import CollectionProgress
-from .reporting import EvidenceRecorder, HtmlEvidence, enrich_report
+from .reporting import HtmlEvidence, enrich_report, summary_lines
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
@@ -124,11 +126,15 @@ class Conformance:
         )
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
+        # Read lazily, a series' notes are read once per process, when a check or its facts need them.
+        summaries = config.stash.setdefault(SERIES_SUMMARY_KEY, {})
+        if self.settings.granularity != "artifact":
+            config.stash[SERIES_NOTES_KEY] = series_notes([a for a in artifacts if isinstance(a, Artifact)])
         for artifact in artifacts:
             if isinstance(artifact, Artifact):
                 context.remember(artifact)
             elif artifact.kind == "notes-series":
-                context.defer(artifact.path, artifact.light_notes)
+                context.defer(artifact.path, _summarising(artifact, summaries))
             ours.extend(session.genitems(self._collector(session, artifact)))
         # The selection counts checks, one per rule and artifact, whatever the granularity.
         self.recorder.selection.collected += sum(_checks(item) for item in ours)
@@ -205,7 +211,7 @@ class Conformance:
         if terminalreporter.config.option.collectonly:
             return  # nothing ran: "0 checks of 0 artifacts" would be wrong
         terminalreporter.section("torghut rollout conformance")
-        for line in self.recorder.summary_lines():
+        for line in summary_lines(self.recorder):
             terminalreporter.write_line(line)
         if self.settings.evidence_path is not None:
             terminalreporter.write_line(f"Evidence summary written to {self.settings.evidence_path}.")
@@ -245,6 +251,27 @@ def _checks(item: pytest.Item) -> int:
     if isinstance(item, ArtifactItem):
         return len(item.selected)
     return 1 if isinstance(item, ConformanceItem) else 0
+
+
+def series_notes(artifacts: Sequence[Artifact]) -> dict[Path, tuple[Artifact, ...]]:
+    """Each notes series directory's notes (the series' summary in the evidence reads them)."""
+    series = {a.path for a in artifacts if a.kind == "notes-series"}
+    notes: dict[Path, list[Artifact]] = {path: [] for path in series}
+    for artifact in artifacts:
+        if artifact.kind in NOTE_KINDS and artifact.path.parent in notes:
+            notes[artifact.path.parent].append(artifact)
+    return {path: tuple(found) for path, found in notes.items()}
+
+
+def _summarising(series: Pending, summaries: dict[Path, dict[str, Any]]) -> Callable[[], list[Artifact]]:
+    """Read ``series``' notes (as cross-reference checks need them) and keep its summary for its facts."""
+
+    def read() -> list[Artifact]:
+        notes = series.light_notes()
+        summaries[series.path] = series_summary(notes)
+        return notes
+
+    return read
 
 
 def _notes(count: int) -> str:

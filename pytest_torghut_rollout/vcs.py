@@ -59,3 +59,29 @@ def tracked_files(directory: Path, *, timeout: float = GIT_TIMEOUT) -> TrackedFi
     # Paths are relative to the directory; only its own files are of the series.
     names = (os.fsdecode(p) for p in done.stdout.split(b"\0") if p)
     return TrackedFiles(names=tuple(sorted(n for n in names if "/" not in n)))
+
+
+def head_commit(directory: Path, *, timeout: float = GIT_TIMEOUT) -> str | None:
+    """The commit checked out in the work tree holding ``directory`` (``git rev-parse HEAD``).
+
+    None when git is missing, does not answer in time, or ``directory`` is not in a work tree
+    (or one without commits): the evidence then names no commit rather than a guessed one.
+    """
+    git = shutil.which("git")
+    if git is None:
+        return None
+    env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING}
+    try:
+        done = subprocess.run(
+            [git, "-C", str(directory), "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            env=env,
+            timeout=timeout,
+            check=False,
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    commit = os.fsdecode(done.stdout).strip()
+    if done.returncode != 0 or len(commit) not in (40, 64) or any(c not in "0123456789abcdef" for c in commit):
+        return None
+    return commit

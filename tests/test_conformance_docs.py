@@ -100,7 +100,19 @@ def test_every_rule_declares_its_contract_statement_and_a_known_kind() -> None:
 
 def test_rules_import_nothing_from_pytest() -> None:
     package = Path(__file__).parent.parent / "pytest_torghut_rollout"
-    plain = [package / f"{name}.py" for name in ("model", "contract", "waivers", "vcs", "ledger")]
+    names = (
+        "model",
+        "contract",
+        "waivers",
+        "vcs",
+        "ledger",
+        "facts",
+        "record",
+        "record_merge",
+        "record_view",
+        "evidence_schema",
+    )
+    plain = [package / f"{name}.py" for name in names]
     for module in [*sorted((package / "rules").glob("*.py")), *plain]:
         source = module.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from)\s+(_?pytest)\b", source, re.MULTILINE), module.name

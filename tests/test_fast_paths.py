@@ -391,3 +391,101 @@ def test_values_json_turns_into_json_are_left_to_json_dumps(value: Any) -> None:
 def test_values_json_cannot_write_fail_as_json_dumps_fails(value: Any) -> None:
     with pytest.raises(TypeError):
         dumps_indented(value)
+
+
+# -- front matter text: libyaml and PyYAML's own parser ---------------------------------------------
+
+#: Pieces of YAML around the edges of what the strict loader refuses: repeated keys, flow and
+#: block collections, quoting, special floats, tags, anchors, aliases, comments and odd spacing.
+YAML_PIECES = st.sampled_from(
+    [
+        "iteration: 3",
+        "iteration: 3",
+        "outcome: lane_completed",
+        "timestamp: 2026-04-02T10:00:00Z",
+        "key: 1.0",
+        "key: .nan",
+        "key: -.inf",
+        "key: 0x1f",
+        "key: 1_000",
+        "key: 0o17",
+        "key: ~",
+        "key: yes",
+        "key: 'quoted: text'",
+        'key: "esc \\u00e9 \\t"',
+        "key: [1, 2, {a: b}]",
+        "key: {a: 1, a: 2}",
+        "? complex\n: value",
+        "list:\n  - a\n  - b: c",
+        "  indented: bad",
+        "\tkey: tab",
+        "key: |\n  block\n  text",
+        "key: >\n  folded",
+        "# a comment",
+        "key: value # trailing",
+        "key: &a 1",
+        "other: *a",
+        "key: !!str 3",
+        "key: !!binary aGk=",
+        "key: !custom x",
+        "1: int key",
+        "null: null key",
+        "[a, b]: seq key",
+        "key: 'unterminated",
+        "key: @reserved",
+        "key: `reserved",
+        "%YAML 1.1",
+        "---",
+        "...",
+        "key: \u2028line separator",
+        "ключ: значение",
+        "",
+    ]
+)
+
+
+def _front_matter_outcome(text: str) -> tuple[str, str]:
+    from pytest_torghut_rollout.parsing import ParseError, load_front_matter
+
+    try:
+        return "data", repr(load_front_matter(text))
+    except (ParseError, yaml.YAMLError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+@DIFFERENTIAL
+@given(
+    lines=st.lists(YAML_PIECES, max_size=8),
+    noise=st.text(alphabet=":-[]{},#'\"&*!|>?\t \n", max_size=6) | st.text(max_size=4),
+    at=st.integers(min_value=0),
+)
+def test_front_matter_reads_the_same_with_libyaml_and_pyyaml(lines: list[str], noise: str, at: int) -> None:
+    joined = "\n".join(lines)
+    cut = at % (len(joined) + 1)
+    text = joined[:cut] + noise + joined[cut:]
+    fast, reference = _both(lambda: _front_matter_outcome(text))
+    event("fast path eligible" if not any(m in text for m in "&*!\t|>%@`") else "reference parser only")
+    event(f"outcome: {fast[0]}")
+    assert fast == reference
+
+
+def test_front_matter_is_composed_by_libyaml_when_it_can_be() -> None:
+    from pytest_torghut_rollout import parsing
+
+    if parsing._FastStrictLoader is None:
+        pytest.skip("PyYAML was built without libyaml here: only its own parser runs")
+    composed: list[str] = []
+    original = parsing._load
+
+    def spy(loader: Any) -> Any:
+        composed.append(type(loader).__name__)
+        return original(loader)
+
+    parsing._load = spy
+    try:
+        parsing.load_front_matter("iteration: 3\noutcome: lane_completed\n")
+        with pytest.raises(parsing.ParseError, match="alias"):
+            parsing.load_front_matter("key: &a 1\nother: *a\n")
+    finally:
+        parsing._load = original
+    assert composed == ["_FastStrictLoader", "_StrictLoader"]

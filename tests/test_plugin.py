@@ -244,7 +244,7 @@ def test_strict_makes_advisory_findings_fail(
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
         ]
     )
 
@@ -278,7 +278,7 @@ def test_evidence_option_writes_the_summary(pytester: pytest.Pytester, artifacts
     result.stdout.fnmatch_lines(["Evidence summary written to *out/evidence.json."])
     summary = json.loads((pytester.path / "out" / "evidence.json").read_text(encoding="utf-8"))
     assert summary["result"] == "pass"
-    assert summary["totals"]["conforms"] == TREE_CHECKS - UNJUDGED
+    assert summary["totals"]["passed"] == TREE_CHECKS - UNJUDGED
 
 
 def test_evidence_path_in_the_ini_file_is_relative_to_that_file(pytester: pytest.Pytester, artifacts: Path) -> None:
@@ -658,7 +658,7 @@ def test_empty_directory_fails_only_the_discovery_test(pytester: pytest.Pytester
         [
             "discovery: found 0 artifacts, at least 1 required",
             "0 checks of 0 artifacts against the rollout contract.",
-            "Discovery failed, so this run cannot pass; see torghut::discovery above.",
+            "Discovery failed, so this run cannot pass; see the torghut::discovery check.",
         ]
     )
 
@@ -702,7 +702,7 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
     result.stdout.fnmatch_lines(
         [
             "TM016 promotion-gate-entries: gate-evaluation lists no promotion gate entries (ids like *)",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
         ]
     )
     assert "Traceback" not in result.stdout.str()
@@ -803,21 +803,21 @@ def test_evidence_summary_is_complete_and_written_once(
     assert summary["totals"] == {
         "artifacts": 4,
         "checks": TREE_CHECKS,
-        "conforms": TREE_CHECKS - 1 - UNJUDGED,
-        "violations": 1,
-        "advisories": 0,
+        "passed": TREE_CHECKS - 1 - UNJUDGED,
+        "failed": 1,
+        "warning": 0,
         "not_evaluated": UNJUDGED,
         "waived": 0,
         "errors": 0,
     }
     assert summary["references_not_followed"] == {"count": 0, "references": [], "hint": ""}
-    by_artifact = {a["artifact"]: a for a in summary["artifacts"]}
+    by_artifact = {a["path"]: a for a in summary["artifacts"]}
     assert list(by_artifact) == ["notes", "notes/iteration-1.md", "notes/iteration-2.md", MANIFEST_ID]
     checks = by_artifact[MANIFEST_ID]["checks"]
     assert [c["rule"] for c in checks] == sorted(c["rule"] for c in checks)
-    (violation,) = [c for c in checks if c["outcome"] != "conforms"]
+    (violation,) = [c for c in checks if c["outcome"] != "passed"]
     assert violation["rule"] == "TM012"
-    assert violation["outcome"] == "violation"
+    assert violation["outcome"] == "failed"
     assert len(violation["findings"]) == 3
     # Values are JSON values, not JSON held in strings; the display text is kept beside them.
     skipped = violation["findings"][0]
@@ -834,6 +834,7 @@ def test_evidence_summary_is_complete_and_written_once(
         "started_at",
         "finished_at",
         "artifacts_paths",
+        "git_commits",
     }
     assert environment["contract"] == "rollout-contract-v6-06"
     assert environment["pytest"] == pytest.__version__
@@ -1048,7 +1049,7 @@ def test_terminal_summary_uses_plurals(
         [
             f"{checks} checks of 5 artifacts against the rollout contract.",
             f"{checks - 4 - UNJUDGED} checks conformed.",
-            "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failures above.",
+            "2 checks found violations in 2 artifacts; fix the artifacts or their producer, see the failed checks.",
             "2 advisory checks warned; rerun with --torghut-strict to make advisories fail.",
         ],
         consecutive=True,
@@ -1058,7 +1059,7 @@ def test_terminal_summary_uses_plurals(
         [
             "3 checks of 1 artifact against the rollout contract.",
             "1 check conformed.",
-            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failures above.",
+            "1 check found violations in 1 artifact; fix the artifacts or their producer, see the failed checks.",
             "1 advisory check warned; rerun with --torghut-strict to make advisories fail.",
         ],
         consecutive=True,
@@ -1125,7 +1126,7 @@ def test_evidence_names_the_sha256_of_every_file_checked(pytester: pytest.Pytest
     assert result.ret == pytest.ExitCode.OK
     entries = json.loads(evidence.read_text(encoding="utf-8"))["artifacts"]
     manifest = next(e for e in entries if e["kind"] == "manifest")
-    on_disk = (artifacts / manifest["artifact"]).read_bytes()
+    on_disk = (artifacts / manifest["path"]).read_bytes()
     assert manifest["sha256"] == hashlib.sha256(on_disk).hexdigest()
     assert all(e["sha256"] is None for e in entries if e["kind"] == "notes-series")
 
@@ -1446,7 +1447,7 @@ def test_waived_failure_keeps_its_findings_in_the_evidence(
     summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
     assert summary["result"] == "pass"
     assert summary["totals"]["waived"] == 1
-    assert summary["totals"]["violations"] == 0
+    assert summary["totals"]["failed"] == 0
     assert summary["waivers"] == {
         "file": "waivers.toml",
         "date": summary["waivers"]["date"],
@@ -1466,7 +1467,7 @@ def test_waived_failure_keeps_its_findings_in_the_evidence(
         "expired": [],
         "unmatched": [],
     }
-    (manifest_entry,) = [a for a in summary["artifacts"] if a["artifact"] == MANIFEST_ID]
+    (manifest_entry,) = [a for a in summary["artifacts"] if a["path"] == MANIFEST_ID]
     (waived,) = [c for c in manifest_entry["checks"] if c["waiver"] is not None]
     assert waived["outcome"] == "waived"
     assert [f["pointer"] for f in waived["findings"]] == [
@@ -1512,7 +1513,7 @@ def test_waiver_on_a_conforming_check_leaves_it_passed_and_warns(
     )
     result.stdout.no_fnmatch_line("*failed under a waiver*")
     summary = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
-    assert summary["totals"]["conforms"] == TREE_CHECKS - UNJUDGED
+    assert summary["totals"]["passed"] == TREE_CHECKS - UNJUDGED
     assert summary["waivers"]["open_risks"] == []
     assert [(w["waiver"], w["checks_ran"]) for w in summary["waivers"]["unmatched"]] == [(1, 1)]
 

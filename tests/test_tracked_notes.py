@@ -131,7 +131,7 @@ def test_the_opt_out_is_reported_in_the_summary_and_the_evidence(
     (opt_out,) = summary["opt_outs"]
     assert opt_out["option"] == OPT_OUT
     assert opt_out["rule"] == "TN022"
-    series = next(a for a in summary["artifacts"] if a["artifact"] == "notes")
+    series = next(a for a in summary["artifacts"] if a["path"] == "notes")
     check = next(c for c in series["checks"] if c["rule"] == "TN022")
     assert check["outcome"] == "not-evaluated"
     assert check["not_evaluated"].startswith("--torghut-allow-tracked-notes was given")

@@ -114,7 +114,8 @@ class CheckContext:
         """
         self._deferred[series] = notes
 
-    def _learn(self, series: Path) -> None:
+    def learn(self, series: Path) -> None:
+        """Read ``series``' deferred notes now, if not read yet in this process (see ``defer``)."""
         notes = self._deferred.pop(series, None)
         if notes is not None:
             for note in notes():
@@ -122,7 +123,7 @@ class CheckContext:
 
     def latest_note_naming(self, series: Path, manifest: Path) -> int | None:
         """The highest ``n`` in ``series`` whose note names ``manifest`` (however spelled), if known."""
-        self._learn(series)
+        self.learn(series)
         if not self._latest and self._manifest_refs:
             for directory, ref, root, number in self._manifest_refs:
                 resolved = self.resolver.resolve(ref, root).path
@@ -139,7 +140,7 @@ class CheckContext:
 
     def latest_lane_note(self, series: Path) -> int | None:
         """The highest ``n`` of a lane note in ``series``, if known."""
-        self._learn(series)
+        self.learn(series)
         return self._latest_lane.get(series)
 
     def read_json(self, ref: str, root: Path) -> tuple[Resolution, Any]:

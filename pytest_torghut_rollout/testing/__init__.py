@@ -1,0 +1,1 @@
+"""Support for this project's own test corpus; nothing here imports pytest."""
