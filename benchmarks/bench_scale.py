@@ -13,6 +13,9 @@ machine), each in a fresh process:
 - floor: a conftest-only plugin in a temporary directory that creates the same number of
   collectors, each with the same number of no-op ``pytest.Item``s: what pytest itself costs;
 - both again with ``-n 2`` when pytest-xdist is installed;
+- with ``--artifact``, the plugin at ``--torghut-granularity=artifact`` (one test per artifact,
+  read when it runs), and with xdist also ``-n 2 --dist loadfile``; the ratios against one test
+  per rule are printed after the table;
 - with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
 - check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
   over every manifest of the tree, when it is installed.
@@ -39,6 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+ARTIFACT = "plugin artifact"
+ARTIFACT_XDIST = "plugin artifact -n 2 loadfile"
 MANIFEST_SCHEMA = REPO / "conformance" / "phase-manifest.schema.json"
 
 # Runs one command and reports its wall time and the peak RSS of its largest process.
@@ -168,6 +173,9 @@ def main() -> int:
     parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
     parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 modes")
+    parser.add_argument(
+        "--artifact", action="store_true", help="also run at artifact granularity (and -n 2 --dist loadfile)"
+    )
     args = parser.parse_args()
     xdist = importlib.util.find_spec("xdist") is not None and not args.no_xdist
     cjs = shutil.which("check-jsonschema")
@@ -192,6 +200,10 @@ def main() -> int:
             if xdist:
                 modes["plugin -n 2"] = ([*modes["plugin"][0], "-n", "2"], tree.parent)
                 modes["floor -n 2"] = ([*modes["floor"][0], "-n", "2"], floor)
+            if args.artifact:
+                modes[ARTIFACT] = ([*modes["plugin"][0], "--torghut-granularity=artifact"], tree.parent)
+                if xdist:
+                    modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2", "--dist", "loadfile"], tree.parent)
             if cjs:
                 modes["check-jsonschema"] = ([cjs, "--schemafile", str(MANIFEST_SCHEMA), *manifests], tree.parent)
             samples: dict[str, list[Run]] = {mode: [] for mode in modes}
@@ -222,7 +234,7 @@ def main() -> int:
         xdist_mode = " -n 2" in row.mode
         floor_row = same.get(("floor -n 2" if xdist_mode else "floor") + suffix)
         ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row and base == "plugin" else ""
-        serial = same.get(base + suffix) if xdist_mode else None
+        serial = same.get(base + suffix) if xdist_mode and base + suffix != row.mode else None
         speedup = f"{serial.wall / row.wall:.2f}" if serial else ""
         manifest_count = same["check-jsonschema"].items if "check-jsonschema" in same else 0
         per_s = f"{manifest_count / row.wall:.0f}" if manifest_count and base in ("plugin", "check-jsonschema") else ""
@@ -230,7 +242,25 @@ def main() -> int:
             f"| {row.size} | {row.mode} | {row.items} | {row.wall:.2f} | {row.items / row.wall:.0f} | "
             f"{row.peak_mib:.0f} | {ratio} | {speedup} | {per_s} | {','.join(map(str, row.codes))} |"
         )
+    if args.artifact:
+        print()
+        for line in granularity_ratios(rows):
+            print(line)
     return 0
+
+
+def granularity_ratios(rows: list[Row]) -> list[str]:
+    """Artifact granularity against one test per rule, serial and with -n 2, at each size (wall and peak RSS)."""
+    lines: list[str] = []
+    for size in sorted({row.size for row in rows}):
+        same = {row.mode.removesuffix(" (collect)"): row for row in rows if row.size == size}
+        pairs = [(ARTIFACT, "plugin"), (ARTIFACT_XDIST, "plugin -n 2"), (ARTIFACT_XDIST, ARTIFACT)]
+        for mode, against in pairs:
+            if mode in same and against in same:
+                a, b = same[mode], same[against]
+                wall, peak = a.wall / b.wall, a.peak_mib / b.peak_mib
+                lines.append(f"runs={size}: {mode} / {against}: wall {wall:.2f}x, peak RSS {peak:.2f}x")
+    return lines
 
 
 if __name__ == "__main__":
