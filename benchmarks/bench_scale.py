@@ -44,6 +44,23 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACT = "plugin artifact"
 ARTIFACT_XDIST = "plugin artifact -n 2 loadfile"
+ARTIFACT_FLOOR = "floor artifact"
+ARTIFACT_FLOOR_XDIST = "floor artifact -n 2 loadfile"
+#: The floor each plugin mode is compared with: the same collectors, and one no-op item per test
+#: the plugin runs (per rule, or per artifact).
+FLOOR_OF = {
+    "plugin": "floor",
+    "plugin -n 2": "floor -n 2",
+    ARTIFACT: ARTIFACT_FLOOR,
+    ARTIFACT_XDIST: ARTIFACT_FLOOR_XDIST,
+}
+#: The serial mode each -n 2 mode is compared with.
+SERIAL_OF = {
+    "plugin -n 2": "plugin",
+    "floor -n 2": "floor",
+    ARTIFACT_XDIST: ARTIFACT,
+    ARTIFACT_FLOOR_XDIST: ARTIFACT_FLOOR,
+}
 MANIFEST_SCHEMA = REPO / "conformance" / "phase-manifest.schema.json"
 
 # Runs one command and reports its wall time and the peak RSS of its largest process.
@@ -176,6 +193,12 @@ def main() -> int:
     parser.add_argument(
         "--artifact", action="store_true", help="also run at artifact granularity (and -n 2 --dist loadfile)"
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+        default=None,
+        help="run only these comma-separated modes (e.g. 'plugin artifact,floor artifact')",
+    )
     args = parser.parse_args()
     xdist = importlib.util.find_spec("xdist") is not None and not args.no_xdist
     cjs = shutil.which("check-jsonschema")
@@ -202,17 +225,35 @@ def main() -> int:
                 modes["floor -n 2"] = ([*modes["floor"][0], "-n", "2"], floor)
             if args.artifact:
                 modes[ARTIFACT] = ([*modes["plugin"][0], "--torghut-granularity=artifact"], tree.parent)
+                floor_artifact = Path(scratch) / f"floor-artifact-{size}"
+                write_floor(floor_artifact, [(name, 1) for name, _ in nodes])
+                modes[ARTIFACT_FLOOR] = ([*pytest, str(floor_artifact)], floor_artifact)
                 if xdist:
                     modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2", "--dist", "loadfile"], tree.parent)
+                    modes[ARTIFACT_FLOOR_XDIST] = (
+                        [*modes[ARTIFACT_FLOOR][0], "-n", "2", "--dist", "loadfile"],
+                        floor_artifact,
+                    )
             if cjs:
                 modes["check-jsonschema"] = ([cjs, "--schemafile", str(MANIFEST_SCHEMA), *manifests], tree.parent)
+            if args.only is not None:
+                unknown = sorted(set(args.only) - set(modes))
+                if unknown:
+                    parser.error(f"--only: unknown modes {unknown}; known: {sorted(modes)}")
+                modes = {mode: spec for mode, spec in modes.items() if mode in args.only}
             samples: dict[str, list[Run]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
                 for mode, (command, cwd) in modes.items():
                     package = args.before.resolve() if mode == "plugin before" and args.before else None
                     samples[mode].append(measure(command, cwd, package))
             for mode, runs in samples.items():
-                count = len(manifests) if mode == "check-jsonschema" else items
+                count = (
+                    len(manifests)
+                    if mode == "check-jsonschema"
+                    else len(nodes)
+                    if mode in (ARTIFACT_FLOOR, ARTIFACT_FLOOR_XDIST)
+                    else items
+                )
                 rows.append(
                     Row(
                         size=size,
@@ -229,12 +270,12 @@ def main() -> int:
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         same = {r.mode: r for r in rows if r.size == row.size}
-        base = row.mode.removesuffix(" (collect)").removesuffix(" -n 2").removesuffix(" before")
+        plain = row.mode.removesuffix(" (collect)")
+        base = plain.removesuffix(" -n 2").removesuffix(" before")
         suffix = " (collect)" if row.mode.endswith(" (collect)") else ""
-        xdist_mode = " -n 2" in row.mode
-        floor_row = same.get(("floor -n 2" if xdist_mode else "floor") + suffix)
-        ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row and base == "plugin" else ""
-        serial = same.get(base + suffix) if xdist_mode and base + suffix != row.mode else None
+        floor_row = same.get(FLOOR_OF[plain] + suffix) if plain in FLOOR_OF else None
+        ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row else ""
+        serial = same.get(SERIAL_OF[plain] + suffix) if plain in SERIAL_OF else None
         speedup = f"{serial.wall / row.wall:.2f}" if serial else ""
         manifest_count = same["check-jsonschema"].items if "check-jsonschema" in same else 0
         per_s = f"{manifest_count / row.wall:.0f}" if manifest_count and base in ("plugin", "check-jsonschema") else ""
