@@ -13,6 +13,9 @@ machine), each in a fresh process:
 - floor: a conftest-only plugin in a temporary directory that creates the same number of
   collectors, each with the same number of no-op ``pytest.Item``s: what pytest itself costs;
 - both again with ``-n 2`` when pytest-xdist is installed;
+- with ``--artifact``, the plugin at ``--torghut-granularity=artifact`` (one test per artifact,
+  read when it runs), and with xdist also ``-n 2 --dist loadfile``; the ratios against one test
+  per rule are printed after the table;
 - with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
 - check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
   over every manifest of the tree, when it is installed.
@@ -39,6 +42,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+ARTIFACT = "plugin artifact"
+ARTIFACT_XDIST = "plugin artifact -n 2 loadfile"
+ARTIFACT_FLOOR = "floor artifact"
+ARTIFACT_FLOOR_XDIST = "floor artifact -n 2 loadfile"
+#: The floor each plugin mode is compared with: the same collectors, and one no-op item per test
+#: the plugin runs (per rule, or per artifact).
+FLOOR_OF = {
+    "plugin": "floor",
+    "plugin -n 2": "floor -n 2",
+    ARTIFACT: ARTIFACT_FLOOR,
+    ARTIFACT_XDIST: ARTIFACT_FLOOR_XDIST,
+}
+#: The serial mode each -n 2 mode is compared with.
+SERIAL_OF = {
+    "plugin -n 2": "plugin",
+    "floor -n 2": "floor",
+    ARTIFACT_XDIST: ARTIFACT,
+    ARTIFACT_FLOOR_XDIST: ARTIFACT_FLOOR,
+}
 MANIFEST_SCHEMA = REPO / "conformance" / "phase-manifest.schema.json"
 
 # Runs one command and reports its wall time and the peak RSS of its largest process.
@@ -168,6 +190,15 @@ def main() -> int:
     parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
     parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 modes")
+    parser.add_argument(
+        "--artifact", action="store_true", help="also run at artifact granularity (and -n 2 --dist loadfile)"
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: [m.strip() for m in text.split(",") if m.strip()],
+        default=None,
+        help="run only these comma-separated modes (e.g. 'plugin artifact,floor artifact')",
+    )
     args = parser.parse_args()
     xdist = importlib.util.find_spec("xdist") is not None and not args.no_xdist
     cjs = shutil.which("check-jsonschema")
@@ -192,15 +223,37 @@ def main() -> int:
             if xdist:
                 modes["plugin -n 2"] = ([*modes["plugin"][0], "-n", "2"], tree.parent)
                 modes["floor -n 2"] = ([*modes["floor"][0], "-n", "2"], floor)
+            if args.artifact:
+                modes[ARTIFACT] = ([*modes["plugin"][0], "--torghut-granularity=artifact"], tree.parent)
+                floor_artifact = Path(scratch) / f"floor-artifact-{size}"
+                write_floor(floor_artifact, [(name, 1) for name, _ in nodes])
+                modes[ARTIFACT_FLOOR] = ([*pytest, str(floor_artifact)], floor_artifact)
+                if xdist:
+                    modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2", "--dist", "loadfile"], tree.parent)
+                    modes[ARTIFACT_FLOOR_XDIST] = (
+                        [*modes[ARTIFACT_FLOOR][0], "-n", "2", "--dist", "loadfile"],
+                        floor_artifact,
+                    )
             if cjs:
                 modes["check-jsonschema"] = ([cjs, "--schemafile", str(MANIFEST_SCHEMA), *manifests], tree.parent)
+            if args.only is not None:
+                unknown = sorted(set(args.only) - set(modes))
+                if unknown:
+                    parser.error(f"--only: unknown modes {unknown}; known: {sorted(modes)}")
+                modes = {mode: spec for mode, spec in modes.items() if mode in args.only}
             samples: dict[str, list[Run]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
                 for mode, (command, cwd) in modes.items():
                     package = args.before.resolve() if mode == "plugin before" and args.before else None
                     samples[mode].append(measure(command, cwd, package))
             for mode, runs in samples.items():
-                count = len(manifests) if mode == "check-jsonschema" else items
+                count = (
+                    len(manifests)
+                    if mode == "check-jsonschema"
+                    else len(nodes)
+                    if mode in (ARTIFACT_FLOOR, ARTIFACT_FLOOR_XDIST)
+                    else items
+                )
                 rows.append(
                     Row(
                         size=size,
@@ -217,12 +270,12 @@ def main() -> int:
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for row in rows:
         same = {r.mode: r for r in rows if r.size == row.size}
-        base = row.mode.removesuffix(" (collect)").removesuffix(" -n 2").removesuffix(" before")
+        plain = row.mode.removesuffix(" (collect)")
+        base = plain.removesuffix(" -n 2").removesuffix(" before")
         suffix = " (collect)" if row.mode.endswith(" (collect)") else ""
-        xdist_mode = " -n 2" in row.mode
-        floor_row = same.get(("floor -n 2" if xdist_mode else "floor") + suffix)
-        ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row and base == "plugin" else ""
-        serial = same.get(base + suffix) if xdist_mode else None
+        floor_row = same.get(FLOOR_OF[plain] + suffix) if plain in FLOOR_OF else None
+        ratio = f"{row.wall / floor_row.wall:.2f}" if floor_row else ""
+        serial = same.get(SERIAL_OF[plain] + suffix) if plain in SERIAL_OF else None
         speedup = f"{serial.wall / row.wall:.2f}" if serial else ""
         manifest_count = same["check-jsonschema"].items if "check-jsonschema" in same else 0
         per_s = f"{manifest_count / row.wall:.0f}" if manifest_count and base in ("plugin", "check-jsonschema") else ""
@@ -230,7 +283,25 @@ def main() -> int:
             f"| {row.size} | {row.mode} | {row.items} | {row.wall:.2f} | {row.items / row.wall:.0f} | "
             f"{row.peak_mib:.0f} | {ratio} | {speedup} | {per_s} | {','.join(map(str, row.codes))} |"
         )
+    if args.artifact:
+        print()
+        for line in granularity_ratios(rows):
+            print(line)
     return 0
+
+
+def granularity_ratios(rows: list[Row]) -> list[str]:
+    """Artifact granularity against one test per rule, serial and with -n 2, at each size (wall and peak RSS)."""
+    lines: list[str] = []
+    for size in sorted({row.size for row in rows}):
+        same = {row.mode.removesuffix(" (collect)"): row for row in rows if row.size == size}
+        pairs = [(ARTIFACT, "plugin"), (ARTIFACT_XDIST, "plugin -n 2"), (ARTIFACT_XDIST, ARTIFACT)]
+        for mode, against in pairs:
+            if mode in same and against in same:
+                a, b = same[mode], same[against]
+                wall, peak = a.wall / b.wall, a.peak_mib / b.peak_mib
+                lines.append(f"runs={size}: {mode} / {against}: wall {wall:.2f}x, peak RSS {peak:.2f}x")
+    return lines
 
 
 if __name__ == "__main__":

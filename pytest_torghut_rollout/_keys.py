@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,3 +23,5 @@ SHIPPED_KEY = pytest.StashKey[set[str]]()
 """Artifacts whose facts this process has already sent with a report (each is sent once)."""
 SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()
 """Each notes series directory's notes, as discovery read them (for the series' summary)."""
+SERIES_SUMMARY_KEY = pytest.StashKey[dict[Path, dict[str, Any]]]()
+"""Each notes series' summary (``facts.series_summary``), made when its notes were read lazily."""

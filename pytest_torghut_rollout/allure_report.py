@@ -13,6 +13,7 @@ import pytest
 
 from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
 from .contract import CONTRACT, CONTRACT_TITLE, PHASE_ORDER
+from .granularity import ArtifactItem
 from .items import RuleItem
 from .layout import MANIFEST_DIR, MANIFEST_NAME
 from .model import Artifact
@@ -129,6 +130,8 @@ class AllureEvidence:
         finally:
             if isinstance(item, RuleItem):
                 self._attach(item)
+            elif isinstance(item, ArtifactItem):
+                self._attach_artifact(item)
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Describe the run (environment) and sort failures (categories), once, on the controller."""
@@ -166,6 +169,61 @@ class AllureEvidence:
                     "artifact": artifact.display,
                     "outcome": str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
                     "findings": findings,
+                },
+                indent=2,
+                sort_keys=True,
+            ),
+            name="Evidence",
+            attachment_type=allure.attachment_type.JSON,
+        )
+        if artifact.sha256 is not None:
+            allure.attach(
+                f"{artifact.sha256}  {artifact.display}\n",
+                name="Artifact SHA-256",
+                attachment_type=allure.attachment_type.TEXT,
+            )
+
+    @staticmethod
+    def _attach_artifact(item: ArtifactItem) -> None:
+        """An artifact item: labelled like its checks, one link or description per rule, one Evidence
+        attachment listing every check with its own outcome."""
+        import allure
+
+        settings = item.config.stash[SETTINGS_KEY]
+        artifact = item.artifact
+        dynamic: Any = allure.dynamic
+        for rule in item.checked_rules:
+            url = settings.doc_url(rule.anchor)
+            if url is not None:
+                dynamic.link(url, name=f"{rule.id} {rule.slug}")
+            dynamic.label("torghut_rule", rule.id)
+        dynamic.epic(CONTRACT_TITLE)
+        dynamic.feature(artifact.kind)
+        dynamic.story(f"every {artifact.kind} rule")
+        dynamic.parent_suite(CONTRACT_TITLE)
+        dynamic.suite(artifact_suite(artifact))
+        dynamic.sub_suite(artifact.display)
+        required = any(rule.severity.value == "required" for rule in item.checked_rules)
+        dynamic.severity(allure.severity_level.CRITICAL if required else allure.severity_level.MINOR)
+        dynamic.parameter("artifact", artifact.display)
+        dynamic.description(
+            "\n\n".join(f"{rule.id} {rule.title}\n{rule.source}: {rule.statement}" for rule in item.checked_rules)
+        )
+        checks = [
+            {
+                "rule": rule.id,
+                "outcome": result.outcome if result is not None else "not-run",
+                "findings": [f.as_dict() for f in result.findings] if result is not None else [],
+            }
+            for rule in item.checked_rules
+            for result in (item.results.get(rule.id),)
+        ]
+        allure.attach(
+            json.dumps(
+                {
+                    "artifact": artifact.display,
+                    "checks": checks,
+                    "deselected_rules": [rule.id for rule in item.deselected_rules],
                 },
                 indent=2,
                 sort_keys=True,

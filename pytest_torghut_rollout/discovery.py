@@ -13,10 +13,10 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -59,24 +59,103 @@ class Search:
     """Directories not searched (unreadable, symlinked): a gate must not pass over them."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Pending:
+    """An artifact found by its path alone, to be read when its check runs (artifact granularity).
+
+    What it is (manifest, notes series or note) comes from where it lies; which kind of
+    note it is comes from its text, known once read.
+    """
+
+    kind: Literal["manifest", "notes-series", "note"]
+    path: Path
+    root: Path
+    display: str
+    max_bytes: int = DEFAULT_MAX_BYTES
+    number: int | None = None
+    members: tuple[str, ...] = ()
+    """A series' ``iteration-*`` file names, sorted."""
+    notes: tuple[Pending | Artifact, ...] = ()
+    """A series' members: each a note to read, or one refused unread (a symlink out of the tree)."""
+    withheld: str | None = None
+
+    def load(self) -> Artifact:
+        """Read, parse and validate the artifact, as discovery does when it reads everything at once."""
+        if self.kind == "manifest":
+            return load_manifest(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes)
+        if self.kind == "note":
+            return load_note(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes)
+        return Artifact(
+            kind="notes-series",
+            path=self.path,
+            root=self.root,
+            display=self.display,
+            members=self.members,
+            notes=tuple(_note_file(note) for note in self.light_notes()),
+            withheld=self.withheld,
+        )
+
+    def light_notes(self) -> list[Artifact]:
+        """A series' notes read and classified but not validated: what cross references and the ledger need."""
+        return [note.load_light() if isinstance(note, Pending) else note for note in self.notes]
+
+    def load_light(self) -> Artifact:
+        """A note read and classified, without its JSON Schema validation."""
+        return load_note(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes, validate=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Located:
+    """What a search by path found without reading: artifacts to read, those refused unread, and problems."""
+
+    entries: list[Pending | Artifact] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def locate(
+    paths: Sequence[Path],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    progress: Callable[[Pending | Artifact], None] | None = None,
+) -> Located:
+    """Find every artifact under ``paths`` by its path, reading none, in ``search``'s order and with its ids."""
+    labels = _labels(paths) if len(paths) > 1 else [""] * len(paths)
+    found = Located()
+    for path, label in zip(paths, labels, strict=True):
+        if not path.exists():
+            raise DiscoveryError(f"--torghut-artifacts path does not exist: {path}")
+        for entry in _discover_one(path.absolute(), label, max_bytes, found.problems, lazy=True):
+            found.entries.append(entry)
+            if progress is not None:
+                progress(entry)
+    return found
+
+
 def discover(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Artifact]:
     """Return every artifact under ``paths``, in a deterministic order (see ``search``)."""
     return search(paths, max_bytes=max_bytes).artifacts
 
 
-def search(paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES) -> Search:
+def search(
+    paths: Sequence[Path], *, max_bytes: int = DEFAULT_MAX_BYTES, progress: Callable[[Artifact], None] | None = None
+) -> Search:
     """Find and read every artifact under ``paths``; keep walking past what cannot be searched.
 
     With more than one path, each artifact's display path is prefixed with a label for its
     path (the directory name, made unique), so ids never collide. A file larger than
-    ``max_bytes`` is not read: its artifact fails with its size.
+    ``max_bytes`` is not read: its artifact fails with its size. ``progress`` is called with
+    each artifact as it is found.
     """
     labels = _labels(paths) if len(paths) > 1 else [""] * len(paths)
     found = Search()
     for path, label in zip(paths, labels, strict=True):
         if not path.exists():
             raise DiscoveryError(f"--torghut-artifacts path does not exist: {path}")
-        found.artifacts.extend(_discover_one(path.absolute(), label, max_bytes, found.problems))
+        for artifact in _discover_one(path.absolute(), label, max_bytes, found.problems):
+            assert isinstance(artifact, Artifact)  # nothing is pending unless lazy
+            found.artifacts.append(artifact)
+            if progress is not None:
+                progress(artifact)
     return found
 
 
@@ -124,13 +203,19 @@ def _manifest_root(path: Path) -> Path:
     return path.parent.parent if path.parent.name == MANIFEST_DIR else path.parent
 
 
-def _discover_one(top: Path, label: str, max_bytes: int, problems: list[str]) -> Iterator[Artifact]:
+def _discover_one(
+    top: Path, label: str, max_bytes: int, problems: list[str], *, lazy: bool = False
+) -> Iterator[Artifact | Pending]:
     if not top.is_dir():  # a file, or a FIFO or socket given by name: reading says what it is
         if is_manifest_file(top):
             root = _manifest_root(top)
-            yield load_manifest(top, root=root, display=_display(root, top, label), max_bytes=max_bytes)
+            display = _display(root, top, label)
+            if lazy:
+                yield Pending(kind="manifest", path=top, root=root, display=display, max_bytes=max_bytes)
+            else:
+                yield load_manifest(top, root=root, display=display, max_bytes=max_bytes)
         else:
-            yield from _lone_note(top, label, max_bytes)
+            yield from _lone_note(top, label, max_bytes, lazy=lazy)
         return
     real_top = Path(os.path.realpath(top))
     # Depth first, parents before children, siblings by name: the order os.walk gave, but
@@ -168,7 +253,7 @@ def _discover_one(top: Path, label: str, max_bytes: int, problems: list[str]) ->
                 yield _broken("manifest", manifest, here, _display(top, manifest, label), reason)
             else:
                 files.append(entry.name)
-        yield from _artifacts_in(here, top, label, real_top, subdirs, files, max_bytes)
+        yield from _artifacts_in(here, top, label, real_top, subdirs, files, max_bytes, lazy=lazy)
         stack.extend(here / name for name in reversed(subdirs))
 
 
@@ -190,40 +275,67 @@ def _linked_dir(link: Path, real_top: Path, shown: str) -> str:
 
 
 def _artifacts_in(
-    here: Path, top: Path, label: str, real_top: Path, subdirs: list[str], files: list[str], max_bytes: int
-) -> Iterator[Artifact]:
+    here: Path,
+    top: Path,
+    label: str,
+    real_top: Path,
+    subdirs: list[str],
+    files: list[str],
+    max_bytes: int,
+    *,
+    lazy: bool = False,
+) -> Iterator[Artifact | Pending]:
     if here.name == MANIFEST_DIR and MANIFEST_NAME in (*files, *subdirs):
         manifest = here / MANIFEST_NAME
         display = _display(top, manifest, label)
         escape = _escapes(manifest, real_top)
         if escape:
             yield _broken("manifest", manifest, here.parent, display, escape)
+        elif lazy:
+            yield Pending(kind="manifest", path=manifest, root=here.parent, display=display, max_bytes=max_bytes)
         else:
             yield load_manifest(manifest, root=here.parent, display=display, max_bytes=max_bytes)
     elif here.name == NOTES_DIR:
         named = (f for f in (*files, *subdirs) if f.startswith(NOTE_PREFIX))
         members = sorted(named, key=_note_order)
         if members:
-            yield from _load_series(here, members, _display(top, here, label), real_top, max_bytes)
+            series = _pending_series if lazy else _load_series
+            yield from series(here, members, _display(top, here, label), real_top, max_bytes)
 
 
-def _lone_note(path: Path, label: str, max_bytes: int) -> Iterator[Artifact]:
+def _lone_note(path: Path, label: str, max_bytes: int, *, lazy: bool = False) -> Iterator[Artifact | Pending]:
     """A note given alone: checked as a note; its series' rules are not evaluated."""
     directory, root = path.parent, _file_root(path)
     display = _display(root, path, label)
     series = display.rsplit("/", 1)[0] if "/" in display else display_name(directory.name)
-    note = load_note(path, root=root, display=display, max_bytes=max_bytes)
+    withheld = f"only {display_name(path.name)} was given, not its {NOTES_DIR}/ directory: the series was not checked"
+    if lazy:
+        note = Pending(
+            kind="note", path=path, root=root, display=display, max_bytes=max_bytes, number=note_number(path.name)
+        )
+        yield Pending(
+            kind="notes-series",
+            path=directory,
+            root=root,
+            display=series,
+            max_bytes=max_bytes,
+            members=(path.name,),
+            notes=(note,),
+            withheld=withheld,
+        )
+        yield note
+        return
+    loaded = load_note(path, root=root, display=display, max_bytes=max_bytes)
     yield Artifact(
         kind="notes-series",
         path=directory,
         root=root,
         display=series,
         members=(path.name,),
-        notes=(_note_file(note),),
-        withheld=f"only {display_name(path.name)} was given, not its {NOTES_DIR}/ directory: "
-        "the series was not checked",
+        notes=(_note_file(loaded),),
+        withheld=withheld,
     )
-    yield note
+    yield loaded
 
 
 def _note_order(name: str) -> tuple[int, str]:
@@ -250,6 +362,38 @@ def _load_series(
         display=display,
         members=tuple(members),
         notes=tuple(_note_file(note) for note in notes),
+    )
+    yield from notes
+
+
+def _pending_series(
+    directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int
+) -> Iterator[Artifact | Pending]:
+    notes: list[Pending | Artifact] = []
+    for name in members:
+        path, shown = directory / name, f"{display}/{display_name(name)}"
+        escape = _escapes(path, real_top)
+        if escape:
+            notes.append(_broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name)))
+        else:
+            notes.append(
+                Pending(
+                    kind="note",
+                    path=path,
+                    root=directory.parent,
+                    display=shown,
+                    max_bytes=max_bytes,
+                    number=note_number(name),
+                )
+            )
+    yield Pending(
+        kind="notes-series",
+        path=directory,
+        root=directory.parent,
+        display=display,
+        max_bytes=max_bytes,
+        members=tuple(members),
+        notes=tuple(notes),
     )
     yield from notes
 
@@ -375,8 +519,14 @@ def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Art
     )
 
 
-def load_note(path: Path, *, root: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Artifact:
-    """Read a notes-series file and classify it: scheduler note, lane note, or neither."""
+def load_note(
+    path: Path, *, root: Path, display: str, max_bytes: int = DEFAULT_MAX_BYTES, validate: bool = True
+) -> Artifact:
+    """Read a notes-series file and classify it: scheduler note, lane note, or neither.
+
+    ``validate=False`` leaves out the JSON Schema validation (a series' own checks need only
+    each note's kind, number, digest and fields).
+    """
     number = note_number(path.name)
     try:
         text, digest = _read_text(path, max_bytes)
@@ -385,10 +535,13 @@ def load_note(path: Path, *, root: Path, display: str, max_bytes: int = DEFAULT_
         return replace(broken, sha256=exc.digest)
     except OSError as exc:
         return _broken("unrecognised-note", path, root, display, f"cannot read the file: {_reason(exc)}", number)
-    return replace(note_artifact(text, path=path, root=root, display=display, number=number), sha256=digest)
+    note = note_artifact(text, path=path, root=root, display=display, number=number, validate=validate)
+    return replace(note, sha256=digest)
 
 
-def note_artifact(text: str, *, path: Path, root: Path, display: str, number: int | None) -> Artifact:
+def note_artifact(
+    text: str, *, path: Path, root: Path, display: str, number: int | None, validate: bool = True
+) -> Artifact:
     """Classify and parse the text of a note."""
     stripped = text.lstrip()
     if stripped.startswith("{"):
@@ -407,12 +560,12 @@ def note_artifact(text: str, *, path: Path, root: Path, display: str, number: in
                 f"invalid JSON note at line {exc.lineno}, column {exc.colno}: {exc.msg}",
                 number,
             )
-        return _scheduler_note(data, path, root, display, number, "JSON body")
+        return _scheduler_note(data, path, root, display, number, "JSON body", validate)
     if stripped.startswith("---"):
         front, error = _front_matter(stripped)
         if error:
             return _broken("scheduler-note", path, root, display, error, number)
-        return _scheduler_note(front, path, root, display, number, "YAML front matter")
+        return _scheduler_note(front, path, root, display, number, "YAML front matter", validate)
     lane = _lane_fields(stripped)
     if lane is not None:
         return Artifact(kind="lane-note", path=path, root=root, display=display, data=lane, number=number)
@@ -427,7 +580,9 @@ def note_artifact(text: str, *, path: Path, root: Path, display: str, number: in
     )
 
 
-def _scheduler_note(data: Any, path: Path, root: Path, display: str, number: int | None, form: str) -> Artifact:
+def _scheduler_note(
+    data: Any, path: Path, root: Path, display: str, number: int | None, form: str, validate: bool = True
+) -> Artifact:
     if not isinstance(data, dict):
         return _broken(
             "scheduler-note",
@@ -446,7 +601,7 @@ def _scheduler_note(data: Any, path: Path, root: Path, display: str, number: int
         display=display,
         data=data,
         number=number,
-        schema_issues=note_issues(data),
+        schema_issues=note_issues(data) if validate else (),
     )
 
 

@@ -13,7 +13,7 @@ import json
 import platform
 import warnings
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from .contract import CONTRACT
+from .granularity import GRANULARITY_PROPERTY, ITEM_NAME, READ_AS_PROPERTY, UNREAD_NOTE
 from .items import Discovery, TorghutWaiverWarning
 from .ledger import Kept
 from .model import NOTE_KINDS, printable
@@ -93,6 +94,9 @@ class EvidenceRecorder:
     """What became of the notes ledger (set on the controller at the end of the run)."""
     git: dict[str, str] | None = None
     """The commit of each artifacts path in a git work tree (asked once, when first recorded)."""
+    read_notes: Counter[str] = field(default_factory=Counter)
+    """Notes found unread at collection (artifact granularity, kind ``note``) that this run read,
+    by the kind they turned out to be."""
 
     def take_discovery(self, discovery: Discovery) -> None:
         """Keep what discovery found at collection, so a deselected discovery test still counts it."""
@@ -140,18 +144,35 @@ class EvidenceRecorder:
             self.waivers_failed = report.failed
             self.waivers_reported = True
             return
+        if props.get(GRANULARITY_PROPERTY) == "artifact":
+            self.selection.inapplicable += len(str(props.get(Prop.INAPPLICABLE_RULES, "")).split())
+            if props.get(READ_AS_PROPERTY):
+                self.read_notes[str(props[READ_AS_PROPERTY])] += 1
+            groups = check_groups(report.user_properties)
+            if FACTS_PROPERTY in props and groups:
+                self.facts.setdefault(str(groups[0][Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
+            # One check per rule the artifact item ran, each with its own outcome, under the id
+            # its check has with one test per rule, so that both granularities record alike.
+            test = report.nodeid.removesuffix(f"::{ITEM_NAME}")
+            for group in groups:
+                failed = report.failed and group.get(Prop.OUTCOME) == CheckOutcome.NOT_RUN
+                self._record_check(f"{test}::{group[Prop.RULE]}-{group[Prop.SLUG]}", group, error=failed)
+            return
         if Prop.RULE not in props:
             return
-        outcome = str(props[Prop.OUTCOME])
-        if report.failed and outcome != CheckOutcome.VIOLATION:
-            outcome = CheckOutcome.ERROR
-        if props.get(Prop.UNFOLLOWED):
-            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
         if FACTS_PROPERTY in props:
             self.facts.setdefault(str(props[Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
+        outcome = str(props[Prop.OUTCOME])
+        self._record_check(report.nodeid, props, error=report.failed and outcome != CheckOutcome.VIOLATION)
+
+    def _record_check(self, nodeid: str, props: dict[str, Any], *, error: bool) -> None:
+        """Record one check from its properties; ``error``: it could not run to a verdict."""
+        outcome = CheckOutcome.ERROR if error else str(props[Prop.OUTCOME])
+        if props.get(Prop.UNFOLLOWED):
+            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
         self.checks.append(
             {
-                "nodeid": report.nodeid,
+                "nodeid": nodeid,
                 "rule": props[Prop.RULE],
                 "slug": props[Prop.SLUG],
                 "severity": props[Prop.SEVERITY],
@@ -254,16 +275,17 @@ class EvidenceRecorder:
                 "unhealthy_drift_states": sorted(self.settings.unhealthy_drift_states),
                 "allow_tracked_notes": self.settings.allow_tracked_notes,
                 "notes_ledger": str(self.settings.notes_ledger) if self.settings.notes_ledger else None,
+                "granularity": self.settings.granularity,
             },
             "opt_outs": [TRACKED_NOTES_OPT_OUT] if self.settings.allow_tracked_notes else [],
             "discovery": {
-                "found": self.discovery,
+                "found": self.found(),
                 "failed": self.discovery_failed,
                 "run": self.discovery_reported,
                 "problems": self.discovery_problems,
                 "lost_series": self.lost_series,
             },
-            "selection": self.selection.report(reported=self.reported),
+            "selection": self._selection(),
             "notes_ledger": self._ledger_summary(),
             "totals": totals(artifacts),
             "waivers": {
@@ -280,6 +302,25 @@ class EvidenceRecorder:
             "artifacts": artifacts,
             "governance": governance(artifacts, self.facts),
         }
+
+    def found(self) -> dict[str, int]:
+        """The artifacts discovery found by kind; notes found unread at collection are counted by the
+        kind they were read as, and only those this run did not read stay ``note``."""
+        found = Counter(self.discovery)
+        found.update(self.read_notes)
+        found.subtract({UNREAD_NOTE: sum(self.read_notes.values())})
+        return {kind: n for kind, n in sorted(found.items()) if n > 0}
+
+    def _selection(self) -> dict[str, Any]:
+        """The ``selection`` block; while notes stay unread, with what collection counted before reading
+        them, for ``evidence merge`` to combine shards that each read some of them."""
+        selection = self.selection.report(reported=self.reported)
+        if self.found().get(UNREAD_NOTE):
+            selection["before_reading"] = {
+                "collected": self.selection.collected,
+                "found": dict(sorted(self.discovery.items())),
+            }
+        return selection
 
     def _git_commits(self) -> dict[str, str]:
         if self.git is None:
@@ -302,6 +343,20 @@ class EvidenceRecorder:
     def write(self, path: Path, exitstatus: int) -> None:
         """Write the record atomically next to its final place."""
         write_record(path, self.summary(exitstatus))
+
+
+def check_groups(properties: Sequence[tuple[str, object]]) -> list[dict[str, object]]:
+    """Split an artifact item's properties into one dict per check (each starts at ``torghut_rule``).
+
+    The artifact's facts, shipped after the checks, belong to no check.
+    """
+    groups: list[dict[str, object]] = []
+    for key, value in properties:
+        if key == Prop.RULE:
+            groups.append({})
+        if groups and key != FACTS_PROPERTY:
+            groups[-1][key] = value
+    return groups
 
 
 def git_commits(paths: Iterable[Path]) -> dict[str, str]:

@@ -153,6 +153,14 @@ def evidence_schema() -> dict[str, Any]:
             "how": STRING_LIST,
         }
     )
+    selection["properties"]["before_reading"] = _object(
+        {"collected": COUNT, "found": {"type": "object", "additionalProperties": COUNT}}
+    ) | {
+        "description": (
+            "present only at artifact granularity while notes stay unread (a shard, a filtered run): what "
+            "collection counted before reading them (checks, artifacts by kind), for evidence merge"
+        )
+    }
     totals = _object(
         CHECK_COUNTS["properties"] | {"artifacts": COUNT, "checks": COUNT, "errors": COUNT},
     )

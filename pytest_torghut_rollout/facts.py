@@ -148,8 +148,11 @@ def _outcome(note: Artifact) -> str:
     return note.kind
 
 
-def artifact_facts(artifact: Artifact, context: CheckContext, notes: Iterable[Artifact] = ()) -> dict[str, Any]:
-    """Everything the record says about ``artifact`` beyond its checks; ``notes`` are a series' notes."""
+def artifact_facts(
+    artifact: Artifact, context: CheckContext, notes: Iterable[Artifact] = (), *, summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Everything the record says about ``artifact`` beyond its checks; ``notes`` are a series' notes,
+    or ``summary`` their ``series_summary`` when they were read apart (lazily)."""
     return {
         "path": printable(artifact.display),
         "kind": artifact.kind,
@@ -157,5 +160,15 @@ def artifact_facts(artifact: Artifact, context: CheckContext, notes: Iterable[Ar
         "sha256": artifact.sha256,
         "manifest": manifest_facts(artifact) if artifact.kind == "manifest" else None,
         "governance": run_governance(artifact, context) if artifact.kind == "manifest" else None,
-        "series": series_summary(notes) if artifact.kind == "notes-series" else None,
+        "series": None
+        if artifact.kind != "notes-series"
+        else summary
+        if summary is not None
+        else series_summary(notes),
     }
+
+
+def _series(artifact: Artifact, notes: Iterable[Artifact], summary: dict[str, Any] | None) -> dict[str, Any] | None:
+    if artifact.kind != "notes-series":
+        return None
+    return summary if summary is not None else series_summary(notes)

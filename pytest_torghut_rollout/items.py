@@ -16,7 +16,7 @@ from ._keys import CONTEXT_KEY, FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY, VERDICT
 from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
 from .settings import MARKER, Settings
-from .waivers import WaiverBook
+from .waivers import Waiver, WaiverBook
 from .wire import CheckOutcome
 
 MAX_VALUE = 120
@@ -74,6 +74,36 @@ def describe_findings(rule: Rule, artifact: Artifact, findings: Sequence[Finding
     return "\n".join(lines)
 
 
+def apply_waiver(text: str, rule_id: str, display: str, book: WaiverBook | None) -> tuple[str, Waiver | None]:
+    """The failure text of ``rule_id`` on ``display`` with its waiver named, and the live waiver, if any.
+
+    An expired waiver that would have matched is named too: it waives nothing now.
+    """
+    if book is None:
+        return text, None
+    waiver = book.waiver_for(rule_id, display)
+    if waiver is None:
+        expired = book.expired_for(rule_id, display)
+        if expired is not None:
+            text += (
+                f"\n  waiver:   {expired.index}, owned by {expired.owner}, expired on "
+                f"{expired.expires.isoformat()}; it waives nothing now (see torghut::waivers)"
+            )
+        return text, None
+    text += (
+        f"\n  waiver:   {waiver.index}, owned by {waiver.owner}, expires {waiver.expires.isoformat()}: {waiver.reason}"
+    )
+    return text, waiver
+
+
+def waived_reason(waiver: Waiver) -> str:
+    """The xfail reason of a check a live waiver accepts."""
+    return (
+        f"waived by waiver {waiver.index} (owned by {waiver.owner}, expires {waiver.expires.isoformat()}): "
+        f"{waiver.reason}"
+    )
+
+
 class ConformanceItem(pytest.Item):
     """A torghut check: marked ``torghut_conformance``; a RuleViolation reads as plain text."""
 
@@ -113,7 +143,7 @@ class ArtifactFile(pytest.File):
         self.artifact = artifact
         self.rules = tuple(rules)
 
-    def collect(self) -> Iterator[RuleItem]:
+    def collect(self) -> Iterator[ConformanceItem]:
         """One item per applicable rule, in rule id order."""
         for rule in self.rules:
             yield RuleItem.from_parent(self, name=rule.name, rule=rule)
@@ -174,31 +204,15 @@ class RuleItem(ConformanceItem):
 
     def _failure(self, text: str, book: WaiverBook | None) -> RuleViolation | WaivedViolation:
         """The violation to raise: waived (an xfail) when a live waiver matches this check."""
-        if book is None:
-            return RuleViolation(text)
-        waiver = book.waiver_for(self.rule.id, self.artifact.display)
+        text, waiver = apply_waiver(text, self.rule.id, self.artifact.display, book)
         if waiver is None:
-            expired = book.expired_for(self.rule.id, self.artifact.display)
-            if expired is not None:
-                text += (
-                    f"\n  waiver:   {expired.index}, owned by {expired.owner}, expired on "
-                    f"{expired.expires.isoformat()}; it waives nothing now (see torghut::waivers)"
-                )
             return RuleViolation(text)
         self.stash[WAIVER_KEY] = waiver
-        text += (
-            f"\n  waiver:   {waiver.index}, owned by {waiver.owner}, expires {waiver.expires.isoformat()}: "
-            f"{waiver.reason}"
-        )
         if self.config.option.runxfail:
             # --runxfail reports expected failures as failures: this one with its usual text.
             return RuleViolation(text)
         self.stash[OUTCOME_KEY] = CheckOutcome.WAIVED
-        reason = (
-            f"waived by waiver {waiver.index} (owned by {waiver.owner}, expires {waiver.expires.isoformat()}): "
-            f"{waiver.reason}"
-        )
-        return WaivedViolation(reason, text)
+        return WaivedViolation(waived_reason(waiver), text)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         """Point at the artifact and name the rule."""

@@ -24,6 +24,8 @@ from .evidence_schema import evidence_schema
 from .model import printable
 from .record import SCHEMA_ID, artifact_entries, governance, open_risks, totals, unfollowed_block
 
+#: The kind a note found unread at collection is counted under (artifact granularity).
+UNREAD_NOTE = "note"
 #: Fields every shard must agree on, by what a difference would mean.
 SAME_VERSION = ("schema", "tool", "version", "contract")
 SAME_RUN = ("artifacts_paths", "refs_roots", "options", "opt_outs")
@@ -112,6 +114,46 @@ def _exit_status(statuses: list[int]) -> int:
     return max(ran) if ran else NO_TESTS
 
 
+def _collection(named: Sequence[tuple[str, dict[str, Any]]]) -> tuple[int, dict[str, int]]:
+    """The checks collected and the artifacts found by kind of the whole run.
+
+    At artifact granularity notes are read when their test runs: a shard counts the notes it
+    did not read as ``note`` (with every rule a note may need), and the rest by what they were.
+    Its ``selection.before_reading`` says what collection counted before reading any; each
+    shard's reading is applied to that (shards check disjoint artifacts, so each note once).
+    """
+    before = [record["selection"].get("before_reading") for _, record in named]
+    if not any(before):
+        _require_same(named, ("selection.collected", "discovery.found"), "different collections of the tree")
+        return named[0][1]["selection"]["collected"], named[0][1]["discovery"]["found"]
+    unread = [(name, record) for (name, record), b in zip(named, before, strict=True) if b]
+    _require_same(unread, ("selection.before_reading",), "different collections of the tree")
+    counted = next(b for b in before if b)
+    collected = counted["collected"]
+    found: dict[str, int] = dict(counted["found"])
+    for name, record in named:
+        read = record["discovery"]["found"]
+        collected -= counted["collected"] - record["selection"]["collected"]
+        for kind in set(read) | set(counted["found"]):
+            found[kind] = found.get(kind, 0) + read.get(kind, 0) - counted["found"].get(kind, 0)
+        if any(n < 0 for n in found.values()) or collected < 0:
+            raise RecordError(
+                f"cannot merge records of different collections of the tree: {name} read notes "
+                "that collection did not count"
+            )
+    return collected, {kind: n for kind, n in sorted(found.items()) if n > 0}
+
+
+def _before_reading(named: Sequence[tuple[str, dict[str, Any]]], found: dict[str, int]) -> dict[str, Any]:
+    """The merged ``selection.before_reading``: kept while notes stay unread in every shard."""
+    if not found.get(UNREAD_NOTE):
+        return {}
+    counted = next(
+        record["selection"]["before_reading"] for _, record in named if "before_reading" in record["selection"]
+    )
+    return {"before_reading": counted}
+
+
 def merge(named: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """The record of one run over the shards' union (see the module's docstring for what differs)."""
     if not named:
@@ -119,7 +161,6 @@ def merge(named: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     _require_same(named, SAME_VERSION, "different schema, plugin or contract versions")
     _require_same(named, SAME_RUN, "different artifact trees or options")
     _require_same(named, [f"waivers.{f}" for f in SAME_WAIVERS], "different waivers files")
-    _require_same(named, ("selection.collected", "discovery.found"), "different collections of the tree")
     ledgers = [name for name, record in named if record["notes_ledger"] is not None]
     if ledgers:
         raise RecordError(
@@ -135,13 +176,13 @@ def merge(named: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
                     "shards must check disjoint artifacts"
                 )
             owner[entry["path"]] = name
+    collected, found = _collection(named)
     records = [record for _, record in named]
     checks = [c for record in records for c in _flat_checks(record)]
     facts = {path: known for record in records for path, known in _facts(record).items()}
     artifacts = artifact_entries(checks, facts)
     discovery_run = any(r["discovery"]["run"] for r in records)
     waivers_run = any(r["selection"]["reported"] - r["totals"]["checks"] - r["discovery"]["run"] > 0 for r in records)
-    collected = records[0]["selection"]["collected"]
     reported = len(checks) + discovery_run + waivers_run
     partial = reported < collected
     how = sorted({h for r in records for h in r["selection"]["how"]}) if partial else []
@@ -166,7 +207,7 @@ def merge(named: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             "git_commits": dict(sorted({k: v for e in environments for k, v in e["git_commits"].items()}.items())),
         },
         "discovery": {
-            "found": first["discovery"]["found"],
+            "found": found,
             "failed": any(r["discovery"]["failed"] for r in records),
             "run": discovery_run,
             "problems": sorted({p for r in records for p in r["discovery"]["problems"]}),
@@ -179,7 +220,8 @@ def merge(named: Sequence[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
             "reported": reported,
             "partial": partial,
             "how": how,
-        },
+        }
+        | _before_reading(named, found),
         "notes_ledger": None,
         "totals": totals(artifacts),
         "waivers": {field: first["waivers"][field] for field in SAME_WAIVERS}

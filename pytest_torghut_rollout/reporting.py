@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -21,25 +21,47 @@ from ._keys import (
     VERDICT_KEY,
     WAIVER_KEY,
 )
-from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
+from .discovery import Pending
+from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome, check_groups
 from .facts import artifact_facts
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, UNREAD_NOTE, ArtifactItem
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .ledger import Kept
-from .model import printable
+from .model import Artifact, Finding, printable
 from .record import UNFOLLOWED_HINT
 from .record_view import governance_html
-from .rules import Rule
+from .rules import Rule, Verdict
 from .settings import RULE_COMMAND, Settings
+from .waivers import Waiver
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
     """The JUnit XML properties of a rule item: what was checked, against what, with what result."""
-    rule, artifact = item.rule, item.artifact
-    findings = item.stash.get(FINDINGS_KEY, [])
-    verdict = item.stash.get(VERDICT_KEY, None)
+    findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
+    return check_properties(
+        item.rule,
+        item.artifact,
+        settings,
+        outcome=str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
+        findings=findings,
+        verdict=item.stash.get(VERDICT_KEY, None),
+        waiver=item.stash.get(WAIVER_KEY, None),
+    )
+
+
+def check_properties(
+    rule: Rule,
+    artifact: Artifact,
+    settings: Settings,
+    *,
+    outcome: str,
+    findings: Sequence[Finding],
+    verdict: Verdict | None,
+    waiver: Waiver | None,
+) -> list[tuple[str, str]]:
+    """The properties of one check (a rule on an artifact), starting with ``torghut_rule``."""
     unfollowed = verdict.unfollowed if verdict is not None else None
-    waiver = item.stash.get(WAIVER_KEY, None)
     waived = (
         [
             (Prop.WAIVER, str(waiver.index)),
@@ -58,13 +80,47 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         (Prop.ARTIFACT, artifact.display),
         (Prop.KIND, artifact.kind),
         (Prop.SHA256, artifact.sha256 or ""),
-        (Prop.OUTCOME, str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN))),
+        (Prop.OUTCOME, str(outcome)),
         (Prop.DOC, settings.doc_link(rule.id, rule.anchor)),
         (Prop.FINDINGS, json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         (Prop.NOT_EVALUATED, printable(verdict.not_evaluated or "" if verdict is not None else "")),
         (Prop.UNFOLLOWED, printable(unfollowed or "")),
         *waived,
     ]
+
+
+def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
+    """The properties of an artifact item: which rules it checked, then one group per rule's check.
+
+    Each group is what a rule item would carry, so JUnit XML lists every check and the
+    controller's EvidenceRecorder records one check per rule (see ``check_groups``).
+    """
+    artifact = item.artifact
+    unread = isinstance(item.parent.source, Pending) and item.parent.source.kind == UNREAD_NOTE
+    header = [
+        (GRANULARITY_PROPERTY, "artifact"),
+        # A note counted as a note at collection, and what it turned out to be once read.
+        *([(READ_AS_PROPERTY, artifact.kind)] if unread and item.checked is not None else []),
+        (Prop.RULES, " ".join(rule.id for rule in item.checked_rules)),
+        (Prop.DESELECTED_RULES, " ".join(rule.id for rule in item.deselected_rules)),
+        # Rules counted at collection for a note not read yet that do not apply to its kind.
+        (Prop.INAPPLICABLE_RULES, " ".join(rule.id for rule in item.inapplicable)),
+    ]
+    groups: list[tuple[str, str]] = []
+    for rule in item.checked_rules:
+        result = item.results.get(rule.id)
+        groups.extend(
+            check_properties(
+                rule,
+                artifact,
+                settings,
+                outcome=result.outcome if result is not None else CheckOutcome.NOT_RUN,
+                findings=result.findings if result is not None else [],
+                verdict=result.verdict if result is not None else None,
+                waiver=result.waiver if result is not None else None,
+            )
+        )
+    return header + groups
 
 
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -84,9 +140,11 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         properties = [(Prop.WAIVERS, json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
+    elif isinstance(item, ArtifactItem):
+        properties = artifact_item_properties(item, settings)
     else:
         return
-    if report.skipped and isinstance(item, RuleItem) and isinstance(report.longrepr, tuple):
+    if report.skipped and isinstance(item, RuleItem | ArtifactItem) and isinstance(report.longrepr, tuple):
         # Say which check was not evaluated, not which line of this plugin skipped it (an
         # artifact has no line; the terminal reporter prints a None line number as nothing).
         report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]
@@ -94,31 +152,40 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: record them on the item as well as on this report.
     item.user_properties.extend(properties)
     report.user_properties.extend(properties)
-    if not isinstance(item, RuleItem):
+    if not isinstance(item, RuleItem | ArtifactItem):
         return
     _ship_facts(item, report)
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
-    if item.config.pluginmanager.hasplugin("html"):
+    if not item.config.pluginmanager.hasplugin("html"):
+        return
+    if isinstance(item, RuleItem):
         _html_extras(report, item, dict(properties), settings)
+    else:
+        _artifact_html_extras(report, item, properties, settings)
 
 
-def _ship_facts(item: RuleItem, report: pytest.TestReport) -> None:
+def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> None:
     """Send what the record says about the item's artifact, with its first report in this process.
 
     On this report only, not the item: JUnit XML writes the item's properties, and they would
     repeat the artifact's facts. The controller keeps the first it receives (all are the same).
+    An artifact item made its facts while it held the document it read (it keeps none after).
     """
     artifact = item.artifact
     shipped = item.config.stash.setdefault(SHIPPED_KEY, set())
     if artifact.display in shipped:
         return
+    if isinstance(item, ArtifactItem):
+        if item.facts is None:
+            return  # it did not run (a failed setup): its artifact was not read
+        facts = item.facts
+    else:
+        context = item.config.stash[CONTEXT_KEY]
+        series = item.config.stash.get(SERIES_NOTES_KEY, {})
+        notes = series.get(artifact.path, ()) if artifact.kind == "notes-series" else ()
+        facts = artifact_facts(artifact, context, notes)
     shipped.add(artifact.display)
-    context = item.config.stash[CONTEXT_KEY]
-    notes = (
-        item.config.stash.get(SERIES_NOTES_KEY, {}).get(artifact.path, ()) if artifact.kind == "notes-series" else ()
-    )
-    facts = artifact_facts(artifact, context, notes)
     report.user_properties.append((FACTS_PROPERTY, json.dumps(facts, sort_keys=True)))
 
 
@@ -138,29 +205,58 @@ def rule_html(rule: Rule) -> str:
 
 
 def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
-    import pytest_html
 
-    rule = item.rule
     extras = list(getattr(report, "extras", []))
-    url = settings.doc_url(rule.anchor)
-    # A link needs somewhere to open: without a documentation site, carry the rule's text.
-    if url is not None:
-        extras.append(pytest_html.extras.url(url, name=f"{rule.id} rule"))
-    else:
-        extras.append(pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule"))
+    extras.append(_rule_extra(item.rule, settings))
     findings = item.stash.get(FINDINGS_KEY, [])
     evidence: dict[str, Any] = {
         key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS
     }
     evidence |= {"findings": [f.as_dict() for f in findings]}
+    extras.append(_evidence_extra(item, evidence))
+    report.extras = extras  # type: ignore[attr-defined]
+
+
+def _evidence_extra(item: pytest.Item, evidence: dict[str, Any]) -> Any:
+    import pytest_html
+
     if item.config.getoption("self_contained_html", False):
         # A single-file report would link the JSON as a data: URL, which browsers refuse to open
         # from a page (Chromium shows a blank tab): the evidence goes into the page instead.
-        extras.append(
-            pytest_html.extras.extra(evidence_html(evidence), pytest_html.extras.FORMAT_HTML, name="Evidence")
-        )
-    else:
-        extras.append(pytest_html.extras.json(evidence, name="Evidence"))
+        return pytest_html.extras.extra(evidence_html(evidence), pytest_html.extras.FORMAT_HTML, name="Evidence")
+    return pytest_html.extras.json(evidence, name="Evidence")
+
+
+def _rule_extra(rule: Rule, settings: Settings) -> Any:
+    import pytest_html
+
+    url = settings.doc_url(rule.anchor)
+    # A link needs somewhere to open: without a documentation site, carry the rule's text.
+    if url is not None:
+        return pytest_html.extras.url(url, name=f"{rule.id} rule")
+    return pytest_html.extras.extra(rule_html(rule), pytest_html.extras.FORMAT_HTML, name=f"{rule.id} rule")
+
+
+def _artifact_html_extras(
+    report: pytest.TestReport, item: ArtifactItem, properties: list[tuple[str, str]], settings: Settings
+) -> None:
+    """Each checked rule (its link or text), and one Evidence JSON listing every check with its outcome."""
+    extras = list(getattr(report, "extras", []))
+    extras.extend(_rule_extra(rule, settings) for rule in item.checked_rules)
+    checks = []
+    for group in check_groups(properties):
+        check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != Prop.FINDINGS}
+        check["findings"] = json.loads(str(group[Prop.FINDINGS]))
+        checks.append(check)
+    artifact = item.artifact
+    evidence = {
+        "artifact": artifact.display,
+        "kind": artifact.kind,
+        "sha256": artifact.sha256 or "",
+        "deselected_rules": [rule.id for rule in item.deselected_rules],
+        "checks": checks,
+    }
+    extras.append(_evidence_extra(item, evidence))
     report.extras = extras  # type: ignore[attr-defined]
 
 
@@ -213,7 +309,7 @@ def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
         yield ("Discovery found fewer artifacts than required; torghut::discovery was deselected, so it did not fail.")
     if recorder.partial:
         yield (
-            f"This was a partial run: {recorder.selection.selected} of {_n(recorder.selection.collected, 'check')} "
+            f"This was a partial run: {recorder.selection.selected} of {_n(recorder.selection.checks, 'check')} "
             "selected; it is not evidence of conformance."
         )
 
@@ -312,9 +408,15 @@ class HtmlEvidence:
             if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
                 cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
         props = dict(report.user_properties)
-        rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
+        rule = f"{props.get(Prop.RULE, '')} {props.get(Prop.SLUG, '')}".strip()
+        severity = str(props.get(Prop.SEVERITY, ""))
+        if props.get(GRANULARITY_PROPERTY) == "artifact":
+            # One row for every rule of an artifact: name them all, and each severity among them.
+            rule = str(props.get(Prop.RULES, ""))
+            severities = {str(v) for k, v in report.user_properties if k == Prop.SEVERITY}
+            severity = " ".join(sorted(severities))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",
-            f"<td>{html.escape(str(props.get('torghut_severity', '')))}</td>",
+            f"<td>{html.escape(severity)}</td>",
             f"<td>{html.escape(str(props.get('torghut_artifact', '')))}</td>",
         ]

@@ -44,11 +44,19 @@ class Selection:
     deselected: int = 0
     seen: bool = False
     """Whether collection was seen at all (a run interrupted early never collects)."""
+    inapplicable: int = 0
+    """Checks counted at collection for a note not read yet (every rule any note may need) that,
+    once it was read, do not apply to its kind: no check, so not counted as collected."""
+
+    @property
+    def checks(self) -> int:
+        """Checks collected, less those that turned out not to apply once their note was read."""
+        return self.collected - self.inapplicable
 
     @property
     def selected(self) -> int:
         """Checks left to run after deselection."""
-        return self.collected - self.deselected
+        return self.checks - self.deselected
 
     def as_output(self) -> dict[str, int]:
         """What an xdist worker sends to the controller."""
@@ -67,7 +75,7 @@ class Selection:
         """The evidence's ``selection`` block."""
         how = list(self.options) or [OTHER_PLUGIN]
         return {
-            "collected": self.collected,
+            "collected": self.checks,
             "selected": self.selected,
             "deselected": self.deselected,
             "reported": reported,

@@ -8,22 +8,25 @@ pydantic, jsonschema and PyYAML, which a run without torghut artifacts must not 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_SUMMARY_KEY, SETTINGS_KEY
 from .allure_report import AllureEvidence
-from .discovery import DiscoveryError, Search, artifact_trees, search
+from .discovery import DiscoveryError, Pending, artifact_trees, locate, search
 from .evidence import EvidenceRecorder
+from .facts import series_summary
+from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
 from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
 from .junit import JunitEvidence
 from .ledger import Ledger, LedgerError, keep, load_ledger
 from .model import NOTE_KINDS, Artifact
 from .paths import Resolver
+from .progress import CollectionProgress
 from .reporting import HtmlEvidence, enrich_report, summary_lines
 from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
@@ -51,6 +54,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         max_bytes=settings.max_bytes,
         allow_tracked_notes=settings.allow_tracked_notes,
         ledger=ledger,
+        # Read lazily, referenced files (a note's manifest) are kept parsed only for a while.
+        json_cache_limit=JSON_CACHE_LIMIT if settings.granularity == "artifact" else None,
     )
     if settings.artifacts_only:
         # No test paths to collect, so that only the artifacts' items (added later) run.
@@ -71,6 +76,10 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
 
 
+#: Files named inside artifacts kept parsed at once when artifacts are read lazily.
+JSON_CACHE_LIMIT = 256
+
+
 class Conformance:
     """Collection and reporting of one conformance run."""
 
@@ -83,11 +92,22 @@ class Conformance:
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
         """Add the artifacts' items before -k/-m deselection sees the list."""
+        progress = CollectionProgress.for_config(config)
+        paths, max_bytes = self.settings.artifacts, self.settings.max_bytes
+        artifacts: Sequence[Artifact | Pending]
+        error: str | None = None
         try:
-            found, error = search(self.settings.artifacts, max_bytes=self.settings.max_bytes), None
+            if self.settings.granularity == "artifact":
+                # Read when each artifact's item runs: collection needs only where artifacts lie.
+                located = locate(paths, max_bytes=max_bytes, progress=progress)
+                artifacts, problems = located.entries, located.problems
+            else:
+                found = search(paths, max_bytes=max_bytes, progress=progress)
+                artifacts, problems = found.artifacts, found.problems
         except DiscoveryError as exc:
-            found, error = Search(), str(exc)
-        artifacts = found.artifacts
+            artifacts, problems, error = [], [], str(exc)
+        if progress is not None:
+            progress.finish()
         ledger = config.stash[CONTEXT_KEY].ledger
         lost: tuple[str, ...] = ()
         if ledger is not None and ledger.trusted and error is None:
@@ -96,7 +116,7 @@ class Conformance:
         discovery = Discovery(
             by_kind=dict(sorted(Counter(a.kind for a in artifacts).items())),
             error=error,
-            problems=tuple(found.problems),
+            problems=tuple(problems),
             lost=lost,
         )
         self.recorder.take_discovery(discovery)
@@ -106,20 +126,40 @@ class Conformance:
         )
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
-        config.stash[SERIES_NOTES_KEY] = series_notes(artifacts)
+        # Read lazily, a series' notes are read once per process, when a check or its facts need them.
+        summaries = config.stash.setdefault(SERIES_SUMMARY_KEY, {})
+        if self.settings.granularity != "artifact":
+            config.stash[SERIES_NOTES_KEY] = series_notes([a for a in artifacts if isinstance(a, Artifact)])
         for artifact in artifacts:
-            context.remember(artifact)
+            if isinstance(artifact, Artifact):
+                context.remember(artifact)
+            elif artifact.kind == "notes-series":
+                context.defer(artifact.path, _summarising(artifact, summaries))
             ours.extend(session.genitems(self._collector(session, artifact)))
-        items.extend(ours)
-        self.recorder.selection.collected += len(ours)
+        # The selection counts checks, one per rule and artifact, whatever the granularity.
+        self.recorder.selection.collected += sum(_checks(item) for item in ours)
         self.recorder.selection.seen = True
+        unmatched, left_out = select_rules(config, ours)
+        self.recorder.selection.deselected += left_out
+        if unmatched:
+            config.hook.pytest_deselected(items=unmatched)
+            dropped = set(unmatched)
+            ours = [item for item in ours if item not in dropped]
+        items.extend(ours)
 
     def pytest_deselected(self, items: Sequence[pytest.Item]) -> None:
         """Count the checks that -k, -m, --deselect, --lf or another plugin took out of the run."""
-        self.recorder.selection.deselected += sum(isinstance(item, ConformanceItem) for item in items)
+        self.recorder.selection.deselected += sum(_checks(item) for item in items)
 
-    def _collector(self, session: pytest.Session, artifact: Artifact) -> ArtifactFile:
-        rules = REGISTRY.for_kind(artifact.kind, opt_ins=self.settings.opt_ins)
+    def _collector(self, session: pytest.Session, artifact: Artifact | Pending) -> pytest.File:
+        opt_ins = self.settings.opt_ins
+        if self.settings.granularity == "artifact":
+            rules = rules_for(artifact, opt_ins)
+            return ArtifactChecks.from_parent(
+                session, path=artifact.path, nodeid=artifact.display, source=artifact, rules=rules
+            )
+        assert isinstance(artifact, Artifact)  # read at collection, one item per rule
+        rules = REGISTRY.for_kind(artifact.kind, opt_ins=opt_ins)
         return ArtifactFile.from_parent(
             session, path=artifact.path, nodeid=artifact.display, artifact=artifact, rules=rules
         )
@@ -206,6 +246,13 @@ class XdistRunDate:
         node.workerinput[RUN_DATE] = self.today
 
 
+def _checks(item: pytest.Item) -> int:
+    """How many checks an item stands for: one per selected rule of an artifact item, else one."""
+    if isinstance(item, ArtifactItem):
+        return len(item.selected)
+    return 1 if isinstance(item, ConformanceItem) else 0
+
+
 def series_notes(artifacts: Sequence[Artifact]) -> dict[Path, tuple[Artifact, ...]]:
     """Each notes series directory's notes (the series' summary in the evidence reads them)."""
     series = {a.path for a in artifacts if a.kind == "notes-series"}
@@ -214,6 +261,17 @@ def series_notes(artifacts: Sequence[Artifact]) -> dict[Path, tuple[Artifact, ..
         if artifact.kind in NOTE_KINDS and artifact.path.parent in notes:
             notes[artifact.path.parent].append(artifact)
     return {path: tuple(found) for path, found in notes.items()}
+
+
+def _summarising(series: Pending, summaries: dict[Path, dict[str, Any]]) -> Callable[[], list[Artifact]]:
+    """Read ``series``' notes (as cross-reference checks need them) and keep its summary for its facts."""
+
+    def read() -> list[Artifact]:
+        notes = series.light_notes()
+        summaries[series.path] = series_summary(notes)
+        return notes
+
+    return read
 
 
 def _notes(count: int) -> str:

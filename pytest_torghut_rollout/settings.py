@@ -23,6 +23,9 @@ DEFAULT_DOCS = ""
 RULE_COMMAND = "torghut-rollout rules"
 #: The key of ``workerinput`` carrying the controller's date to xdist workers.
 RUN_DATE = "torghut_run_date"
+#: One test item per rule of each artifact (the default), or one per artifact checking them all.
+GRANULARITIES = ("rule", "artifact")
+DEFAULT_GRANULARITY = "rule"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +52,8 @@ class Settings:
     """Notes may be tracked by git (a corpus of examples kept in a repository on purpose)."""
     notes_ledger: Path | None = None
     """The ledger of earlier note digests (absolute), or None."""
+    granularity: str = DEFAULT_GRANULARITY
+    """``rule``: one test item per rule and artifact; ``artifact``: one item per artifact."""
 
     @property
     def opt_ins(self) -> tuple[str, ...]:
@@ -84,6 +89,15 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
     return value
+
+
+def granularity(text: str) -> str:
+    """argparse type: one of GRANULARITIES."""
+    if text not in GRANULARITIES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a granularity: choose {' or '.join(GRANULARITIES)} (one test per rule, or per artifact)"
+        )
+    return text
 
 
 def path_mapping(text: str) -> str:
@@ -189,6 +203,15 @@ def add_options(parser: pytest.Parser) -> None:
         help="compare every note with the digest FILE recorded (rule TN023) and record the new notes "
         "when the run passes; FILE is created on first use. Default: none, TN023 is not evaluated.",
     )
+    group.addoption(
+        "--torghut-granularity",
+        dest="torghut_granularity",
+        metavar="rule|artifact",
+        type=granularity,
+        default=None,
+        help="one test per rule of each artifact (rule), or one test per artifact failing with the findings "
+        f"of all its rules (artifact), for trees of thousands of artifacts. Default: {DEFAULT_GRANULARITY}.",
+    )
     parser.addini("torghut_artifacts", "artifact paths to check (as --torghut-artifacts)", type="paths", default=[])
     parser.addini(
         "torghut_refs_root", "directories references may resolve in (default: the artifacts paths)", type="paths"
@@ -210,6 +233,11 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "torghut_notes_ledger", "path of the notes ledger, relative to the ini file (default: none)", type="paths"
+    )
+    parser.addini(
+        "torghut_granularity",
+        f"one test per rule (rule) or per artifact (artifact) (default {DEFAULT_GRANULARITY})",
+        default=DEFAULT_GRANULARITY,
     )
     parser.addini(
         "torghut_unhealthy_drift_states",
@@ -271,6 +299,12 @@ def read_settings(config: pytest.Config) -> Settings | None:
         )
     except (PathMapError, argparse.ArgumentTypeError) as exc:
         raise pytest.UsageError(f"torghut: {exc}") from exc
+    chosen = option.torghut_granularity
+    if chosen is None:
+        try:
+            chosen = granularity(str(config.getini("torghut_granularity")).strip())
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"torghut: torghut_granularity (in {config.inipath}): {exc}") from exc
     ini_evidence: list[Path] = config.getini("torghut_evidence")
     evidence = Path(option.torghut_evidence) if option.torghut_evidence else next(iter(ini_evidence), None)
     waivers = _read_waivers(config)
@@ -299,6 +333,7 @@ def read_settings(config: pytest.Config) -> Settings | None:
         waivers=waivers,
         allow_tracked_notes=bool(option.torghut_allow_tracked_notes or config.getini("torghut_allow_tracked_notes")),
         notes_ledger=ledger,
+        granularity=chosen,
     )
 
 

@@ -56,6 +56,12 @@ class Prop:
     UNFOLLOWED: Final = "torghut_unfollowed"
     ARTIFACT_FACTS: Final = "torghut_artifact_facts"
     """JSON: what the evidence records of the artifact (carried once per artifact)."""
+    # An artifact item (one test per artifact): the rules it ran, left out, and could not apply.
+    RULES: Final = "torghut_rules"
+    DESELECTED_RULES: Final = "torghut_deselected_rules"
+    INAPPLICABLE_RULES: Final = "torghut_inapplicable_rules"
+    GRANULARITY: Final = "torghut_granularity"
+    READ_AS: Final = "torghut_read_as"
     # A check under a live waiver.
     WAIVER: Final = "torghut_waiver"
     WAIVER_OWNER: Final = "torghut_waiver_owner"

@@ -34,6 +34,10 @@ SCHEMA = json.loads((Path(__file__).parent.parent / "conformance" / "evidence.sc
 VARYING = ("generated_at", "environment.started_at", "environment.finished_at", "environment.command", "merged_from")
 RUN2 = "run2/rollout/phase-manifest.json"
 INCIDENT = "rollback-incidents/incident-7.json"
+#: One test per rule, or one per artifact reading each artifact when its test runs: the same record.
+GRANULARITIES = [[], ["--torghut-granularity=artifact"]]
+GRANULARITY_IDS = ["rule", "artifact"]
+by_granularity = pytest.mark.parametrize("granularity", GRANULARITIES, ids=GRANULARITY_IDS)
 
 
 def run(pytester: pytest.Pytester, *args: str, xdist: list[str]) -> pytest.RunResult:
@@ -113,15 +117,16 @@ def two_runs(write_tree: TreeWriter, manifest: dict[str, Any]) -> Path:
 # -- the record and its schema -------------------------------------------------------------------------
 
 
+@by_granularity
 @pytest.mark.parametrize("case", ["clean", "failing", "partial", "waived"])
 def test_real_records_validate_against_the_committed_schema(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], case: str
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], case: str, granularity: list[str]
 ) -> None:
     if case in ("failing", "waived"):
         break_adjacency(manifest)
     root = write_tree(manifest=manifest)
     extra = {"partial": ["-k", "TM012"], "waived": [write_waivers(pytester)]}.get(case, [])
-    record = record_of(pytester, artifacts_arg(root), *extra)
+    record = record_of(pytester, artifacts_arg(root), *extra, *granularity)
     validate(record)
     assert record["schema"] == "torghut-evidence-v1"
     expected = {"clean": "pass", "failing": "fail", "partial": "incomplete", "waived": "pass"}[case]
@@ -174,11 +179,12 @@ def test_an_unreadable_manifest_has_null_facts(pytester: pytest.Pytester) -> Non
 # -- governance summary --------------------------------------------------------------------------------
 
 
+@by_granularity
 def test_governance_summary_has_a_row_per_run_and_per_series(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], granularity: list[str]
 ) -> None:
     root = two_runs(write_tree, manifest)
-    record = record_of(pytester, artifacts_arg(root))
+    record = record_of(pytester, artifacts_arg(root), *granularity)
     first, second = record["governance"]["runs"]
     assert (first["path"], first["run_id"], second["path"], second["run_id"]) == (MANIFEST_ID, RUN_ID, RUN2, "run-two")
     assert [p["name"] for p in first["phases"]] == list(PHASE_ORDER)
@@ -263,20 +269,24 @@ def test_a_keyword_run_is_partial_and_never_a_pass(
     assert record["governance"]["notes_series"] == []
 
 
-def test_two_runs_of_the_same_tree_differ_only_in_times(pytester: pytest.Pytester, artifacts: Path) -> None:
-    first = record_of(pytester, artifacts_arg(artifacts), name="a.json")
-    second = record_of(pytester, artifacts_arg(artifacts), name="b.json")
+@by_granularity
+def test_two_runs_of_the_same_tree_differ_only_in_times(
+    pytester: pytest.Pytester, artifacts: Path, granularity: list[str]
+) -> None:
+    first = record_of(pytester, artifacts_arg(artifacts), *granularity, name="a.json")
+    second = record_of(pytester, artifacts_arg(artifacts), *granularity, name="b.json")
     assert first["environment"]["command"] != second["environment"]["command"]  # the evidence file's name
     assert stripped(first) == stripped(second)
 
 
 @pytest.mark.slow
+@by_granularity
 def test_xdist_record_equals_the_serial_record_apart_from_times(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], granularity: list[str]
 ) -> None:
     root = two_runs(write_tree, manifest)
-    serial = record_of(pytester, artifacts_arg(root), xdist=["-p", "no:xdist"], name="serial.json")
-    parallel = record_of(pytester, artifacts_arg(root), xdist=["-n", "2"], name="xdist.json")
+    serial = record_of(pytester, artifacts_arg(root), *granularity, xdist=["-p", "no:xdist"], name="serial.json")
+    parallel = record_of(pytester, artifacts_arg(root), *granularity, xdist=["-n", "2"], name="xdist.json")
     assert "-n" in parallel["environment"]["command"]
     assert parallel["governance"]["runs"]
     assert parallel["governance"]["notes_series"]
@@ -294,15 +304,21 @@ def merge_cli(pytester: pytest.Pytester, *names: str, out: str = "merged.json") 
     return main(["evidence", "merge", *(str(pytester.path / n) for n in names), "-o", str(pytester.path / out)])
 
 
+@by_granularity
 @pytest.mark.parametrize("broken", [False, True], ids=["green", "violating"])
 def test_merged_shards_equal_the_one_job_record(
-    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], broken: bool
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], broken: bool, granularity: list[str]
 ) -> None:
     root = two_runs(write_tree, manifest) if broken else write_tree(runs=("run1", "run2"))
-    one = record_of(pytester, artifacts_arg(root), name="one.json")
-    a = record_of(pytester, artifacts_arg(root), "-k", "run1", name="a.json")
-    b = record_of(pytester, artifacts_arg(root), "-k", "not run1", name="b.json")
+    one = record_of(pytester, artifacts_arg(root), *granularity, name="one.json")
+    a = record_of(pytester, artifacts_arg(root), *granularity, "-k", "run1", name="a.json")
+    b = record_of(pytester, artifacts_arg(root), *granularity, "-k", "not run1", name="b.json")
     assert (a["selection"]["partial"], b["selection"]["partial"]) == (True, True)
+    if granularity:
+        # The notes are read by b alone: a says what collection counted before reading them.
+        assert "before_reading" in a["selection"]
+        assert "before_reading" not in b["selection"]
+        assert "before_reading" not in one["selection"]
     assert a["result"] != "pass"
     assert b["result"] != "pass"
     assert merge_cli(pytester, "a.json", "b.json") == 0
@@ -321,6 +337,31 @@ def test_a_merge_that_leaves_checks_out_is_incomplete(pytester: pytest.Pytester,
     merged = json.loads((pytester.path / "merged.json").read_text(encoding="utf-8"))
     assert (merged["result"], merged["selection"]["partial"]) == ("incomplete", True)
     assert merged["selection"]["how"] == ["-k TM012", "-k TN001"]
+
+
+def test_artifact_shards_that_leave_a_note_unread_merge_into_an_incomplete_record(
+    pytester: pytest.Pytester, artifacts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    artifact = "--torghut-granularity=artifact"
+    a = record_of(pytester, artifacts_arg(artifacts), artifact, "-k", "run1", name="a.json")
+    b = record_of(pytester, artifacts_arg(artifacts), artifact, "-k", "iteration-2", name="b.json")
+    # Neither read notes/iteration-1.md: each says what collection counted before reading notes.
+    assert a["selection"]["before_reading"] == b["selection"]["before_reading"]
+    assert (a["discovery"]["found"]["note"], b["discovery"]["found"]["note"]) == (2, 1)
+    assert merge_cli(pytester, "a.json", "b.json") == 0
+    merged = json.loads((pytester.path / "merged.json").read_text(encoding="utf-8"))
+    validate(merged)
+    assert (merged["result"], merged["selection"]["partial"]) == ("incomplete", True)
+    assert merged["discovery"]["found"] == {"manifest": 1, "note": 1, "notes-series": 1, "scheduler-note": 1}
+    assert merged["selection"]["before_reading"] == a["selection"]["before_reading"]
+    # Shards of another collection (here: one that counted a check more) are refused.
+    b["selection"]["before_reading"]["collected"] += 1
+    write_json(pytester.path / "b.json", b)
+    assert merge_cli(pytester, "a.json", "b.json", out="other.json") == 2
+    assert "cannot merge records of different collections of the tree: selection.before_reading" in (
+        capsys.readouterr().err
+    )
+    assert not (pytester.path / "other.json").exists()
 
 
 def test_merge_refuses_records_of_different_versions(

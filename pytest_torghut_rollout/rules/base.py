@@ -80,6 +80,10 @@ class CheckContext:
     _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
     _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
     _latest_lane: dict[Path, int] = field(default_factory=dict, compare=False, repr=False)
+    _deferred: dict[Path, Callable[[], Iterable[Artifact]]] = field(default_factory=dict, compare=False, repr=False)
+    json_cache_limit: int | None = None
+    """Most referenced files kept parsed at once (None: all). Set when artifacts are read lazily,
+    so that memory does not grow with the documents a run has read."""
 
     def resolve(self, ref: str, root: Path) -> Resolution:
         """Resolve a reference written in an artifact rooted at ``root``."""
@@ -103,8 +107,24 @@ class CheckContext:
                 self._manifest_refs.append((artifact.path.parent, ref, artifact.root, artifact.number))
                 self._latest.clear()
 
+    def defer(self, series: Path, notes: Callable[[], Iterable[Artifact]]) -> None:
+        """Learn what cross-reference checks need from ``series`` when one first asks, from ``notes``.
+
+        For artifacts read lazily: the notes are read (once per process) only when a note of the
+        series is checked, so that a process reads only the series whose notes it checks.
+        """
+        self._deferred[series] = notes
+
+    def learn(self, series: Path) -> None:
+        """Read ``series``' deferred notes now, if not read yet in this process (see ``defer``)."""
+        notes = self._deferred.pop(series, None)
+        if notes is not None:
+            for note in notes():
+                self.remember(note)
+
     def latest_note_naming(self, series: Path, manifest: Path) -> int | None:
         """The highest ``n`` in ``series`` whose note names ``manifest`` (however spelled), if known."""
+        self.learn(series)
         if not self._latest and self._manifest_refs:
             for directory, ref, root, number in self._manifest_refs:
                 resolved = self.resolver.resolve(ref, root).path
@@ -121,6 +141,7 @@ class CheckContext:
 
     def latest_lane_note(self, series: Path) -> int | None:
         """The highest ``n`` of a lane note in ``series``, if known."""
+        self.learn(series)
         return self._latest_lane.get(series)
 
     def read_json(self, ref: str, root: Path) -> tuple[Resolution, Any]:
@@ -134,6 +155,8 @@ class CheckContext:
             return resolution, None
         key = resolution.path
         if key not in self._json_cache:
+            if self.json_cache_limit is not None and len(self._json_cache) >= self.json_cache_limit:
+                del self._json_cache[next(iter(self._json_cache))]  # the oldest: notes name recent manifests
             try:
                 if key.stat().st_size > self.max_bytes:
                     raise OSError(f"larger than {self.max_bytes} bytes")
