@@ -19,6 +19,7 @@ from .layout import MANIFEST_DIR, MANIFEST_NAME
 from .model import Artifact
 from .rules import REGISTRY, Rule
 from .settings import Settings
+from .wire import CheckOutcome
 
 #: Rules that judge whether evidence a manifest or note points at exists.
 EVIDENCE_RULES = ("TM021", "TM022", "TM024", "TN010")
@@ -166,7 +167,7 @@ class AllureEvidence:
                 {
                     "rule": rule.id,
                     "artifact": artifact.display,
-                    "outcome": item.stash.get(OUTCOME_KEY, "not-run"),
+                    "outcome": str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
                     "findings": findings,
                 },
                 indent=2,

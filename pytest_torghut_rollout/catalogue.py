@@ -11,6 +11,9 @@ from .evidence_schema import evidence_schema
 from .model import OPT_INS
 from .rules import REGISTRY, Rule
 
+#: The fixture corpus, present in a checkout (not in an installed wheel).
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
 HEADER = """\
 # Rule catalogue
 
@@ -34,16 +37,32 @@ def _row(rule: Rule) -> str:
     return f"| [{rule.id}](#{rule.anchor}) `{rule.slug}` | {kinds} | {severity} | {rule.title} |"
 
 
+def fixture_cases(rule: Rule, fixtures: Path = FIXTURES) -> list[str]:
+    """The names of the invalid fixture cases of ``rule`` (``fixtures/invalid/<ID>/``), if any."""
+    directory = fixtures / "invalid" / rule.id
+    if not directory.is_dir():
+        return []
+    return sorted({p.name if p.is_dir() else p.name.split(".", 1)[0] for p in directory.iterdir()})
+
+
+def _owned(rule: Rule) -> str:
+    return ", ".join(f"`{claim or '(the document)'}`" for claim in rule.owns)
+
+
 def _section(rule: Rule) -> str:
     option = f"\n- Enabled by: `{OPT_INS[rule.opt_in].flag}` (ini `{rule.opt_in}`)" if rule.opt_in else ""
     check = _check_summary(rule)
     how = f"\n- Check: {check}" if check else ""
+    owns = f"\n- Owns schema errors at: {_owned(rule)}" if rule.owns else ""
+    cases = fixture_cases(rule)
+    fixtures = f"\n- Fixtures: {', '.join(f'`{c}`' for c in cases)}" if cases else ""
     return (
         f'<a id="{rule.anchor}"></a>\n'
         f"## {rule.id} `{rule.slug}`: {rule.title}\n\n"
         f"- Severity: {rule.severity.value}\n"
         f"- Applies to: {', '.join(rule.applies_to)}\n"
-        f"- Source: {rule.source}{option}{how}\n\n"
+        f"- Source: {rule.source}{option}{how}{owns}\n"
+        f"- Code: `{rule.location}`{fixtures}\n\n"
         f"> {rule.statement}\n"
     )
 
@@ -57,12 +76,16 @@ def render_rule(rule: Rule) -> str:
     """One rule as plain text: what ``torghut-rollout rules TM012`` prints."""
     option = f"enabled by:  {OPT_INS[rule.opt_in].flag}\n" if rule.opt_in else ""
     check = _check_summary(rule)
+    owns = f"owns:        {', '.join(c or '(the document)' for c in rule.owns)}\n" if rule.owns else ""
+    cases = fixture_cases(rule)
+    fixtures = f"fixtures:    {', '.join(cases)}\n" if cases else ""
     return (
         f"{rule.id} {rule.slug}: {rule.title}\n\n"
         f"severity:    {rule.severity.value}\n"
         f"applies to:  {', '.join(rule.applies_to)}\n"
         f"source:      {rule.source}\n"
-        f"{option}" + (f"check:       {check}\n" if check else "") + f"\n{rule.statement}\n"
+        f"{option}" + (f"check:       {check}\n" if check else "") + f"{owns}code:        {rule.location}\n"
+        f"{fixtures}\n{rule.statement}\n"
     )
 
 
@@ -78,6 +101,9 @@ def rule_record(rule: Rule) -> dict[str, Any]:
         "source": rule.source,
         "statement": rule.statement,
         "check": _check_summary(rule),
+        "owns": list(rule.owns),
+        "code": rule.location,
+        "fixtures": fixture_cases(rule),
     }
 
 

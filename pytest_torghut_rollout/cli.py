@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from .catalogue import SCHEMA_FILES, find_rule, render_catalogue, render_rule, render_schema, rule_record
-from .contract import NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
+from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES, NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
 from .model import printable
 from .producer import (
     LANE_PHASES,
@@ -256,7 +256,7 @@ def _spec(args: argparse.Namespace, now: Callable[[], datetime]) -> CycleSpec:
     values.update({k: v for k, v in flags.items() if v is not None})
     values.setdefault("timestamp", now())
     if values.get("rollback_triggered") and "drift_status" not in values:
-        values["drift_status"] = "drift_detected"
+        values["drift_status"] = DEFAULT_UNHEALTHY_DRIFT_STATES[0]
     seed = f"{values['timestamp'].isoformat()}|{values.get('outcome')}|{values.get('target')}"
     values.setdefault("run_id", hashlib.sha256(seed.encode()).hexdigest()[:24])
     values.setdefault("candidate_id", f"cand-{values['run_id'][:12]}")

@@ -1,71 +1,156 @@
-"""Pydantic v2 models of the rollout contract (v6/06) and the constants it fixes.
+"""Pydantic v2 models of the rollout contract (v6/06), and the contract data they are built from.
 
 The producer builds artifacts with these models, and the JSON Schemas in
 ``conformance/`` are generated from them (``manifest_schema()``/``note_schema()``).
 The models say what a *structurally* valid artifact looks like; the rules in
-``pytest_torghut_rollout.rules`` judge the relations between fields.
+``pytest_torghut_rollout.rules`` judge the relations between fields. Every fact they use
+(phases, gates, vocabularies, layout) is defined once, in ``contract_data``, and re-exported here.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from itertools import pairwise
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-PhaseName = Literal[
-    "gate-evaluation",
-    "promotion-prerequisites",
-    "rollback-readiness",
-    "drift-gate",
-    "paper-canary",
-    "runtime-governance",
-    "rollback-proof",
+from .contract_data import (
+    ADJACENT_PAIRS,
+    CANARY_GATE,
+    CANARY_PHASE,
+    CONTRACT,
+    CONTRACT_TITLE,
+    DECISION_GATE,
+    DEFAULT_UNHEALTHY_DRIFT_STATES,
+    DRIFT_EVIDENCE_FILES,
+    DRIFT_STATES,
+    EVIDENCE_PATH_KEYS,
+    GATE_PHASE,
+    LANE_STAGE_PHASES,
+    MANIFEST_DIR,
+    MANIFEST_NAME,
+    MANIFEST_SCHEMA_VERSION,
+    MANIFEST_STATUS_VALUES,
+    NON_FAILING_STATUSES,
+    NOTE_FIELDS,
+    NOTE_NAME,
+    NOTE_OUTCOME_VALUES,
+    NOTE_PREFIX,
+    NOTE_SUFFIX,
+    NOTES_DIR,
+    PATCH_PATH,
+    PHASE_FIELDS,
+    PHASE_NAMES,
+    PHASE_SPECS,
+    PHASE_STATUS_VALUES,
+    PHASES,
+    PROMOTION_TARGET_VALUES,
+    PROOF_GATE,
+    PROOF_PHASE,
+    RUNTIME_GATE,
+    RUNTIME_PHASE,
+    SCHEDULER_PHASES,
+    SIGNAL_GATE,
+    SKIP_STATUSES,
+    SLO_CONTRACT_VERSION,
+    SLO_GATE_PREFIX,
+    NoteOutcome,
+    PhaseSpec,
+    Writer,
+    count_word,
+    note_name,
+    note_number,
+    phase_index,
+)
+
+__all__ = [
+    "ADJACENT_PAIRS",
+    "ADJACENT_TRANSITIONS",
+    "CANARY_GATE",
+    "CANARY_PHASE",
+    "CONTRACT",
+    "CONTRACT_TITLE",
+    "DECISION_GATE",
+    "DEFAULT_UNHEALTHY_DRIFT_STATES",
+    "DRIFT_EVIDENCE_FILES",
+    "DRIFT_STATES",
+    "EVIDENCE_PATH_KEYS",
+    "GATE_PHASE",
+    "LANE_STAGE_PHASES",
+    "MANIFEST_DIR",
+    "MANIFEST_NAME",
+    "MANIFEST_SCHEMA_VERSION",
+    "NON_FAILING_STATUSES",
+    "NOTES_DIR",
+    "NOTE_FIELDS",
+    "NOTE_NAME",
+    "NOTE_OUTCOMES",
+    "NOTE_PREFIX",
+    "NOTE_SUFFIX",
+    "PATCH_PATH",
+    "PHASES",
+    "PHASE_FIELDS",
+    "PHASE_ORDER",
+    "PHASE_SPECS",
+    "PHASE_STATUSES",
+    "PROMOTION_TARGETS",
+    "PROOF_GATE",
+    "PROOF_PHASE",
+    "REQUIRED_SLO_GATES",
+    "RUNTIME_GATE",
+    "RUNTIME_PHASE",
+    "SCHEDULER_PHASES",
+    "SIGNAL_GATE",
+    "SKIP_STATUSES",
+    "SLO_CONTRACT_VERSION",
+    "SLO_GATE_PREFIX",
+    "ExecutionContext",
+    "GovernanceRecord",
+    "NoteOutcome",
+    "Phase",
+    "PhaseManifest",
+    "PhaseName",
+    "PhaseSpec",
+    "PhaseStatus",
+    "PromotionTarget",
+    "SchedulerNote",
+    "SloGate",
+    "Transition",
+    "Writer",
+    "count_word",
+    "manifest_schema",
+    "note_name",
+    "note_number",
+    "note_schema",
+    "phase_index",
 ]
-PhaseStatus = Literal["pass", "fail", "skip", "skipped"]
-PromotionTarget = Literal["paper", "live"]
-ManifestStatus = Literal["pass", "fail"]
-NoteOutcome = Literal["lane_completed", "lane_execution_failed", "blocked_no_signal"]
 
-CONTRACT: Final = "rollout-contract-v6-06"
-"""The contract the rules enforce, as the evidence names it."""
-CONTRACT_TITLE: Final = "torghut rollout contract v6-06"
-MANIFEST_SCHEMA_VERSION: Final = "autonomy-phase-manifest-v1"
-SLO_CONTRACT_VERSION: Final = "governance-slo-v1"
+# The value types the models validate are built from the contract data at run time; the
+# type checker sees plain strings (a Literal cannot be spelt from a tuple it computes).
+if TYPE_CHECKING:
+    PhaseName = str
+    PhaseStatus = str
+    PromotionTarget = str
+    ManifestStatus = str
+    NoteOutcomeName = str
+    SchemaVersion = str
+    SloContractVersion = str
+else:
+    PhaseName = Literal[PHASE_NAMES]
+    PhaseStatus = Literal[PHASE_STATUS_VALUES]
+    PromotionTarget = Literal[PROMOTION_TARGET_VALUES]
+    ManifestStatus = Literal[MANIFEST_STATUS_VALUES]
+    NoteOutcomeName = Literal[NOTE_OUTCOME_VALUES]
+    SchemaVersion = Literal[MANIFEST_SCHEMA_VERSION]
+    SloContractVersion = Literal[SLO_CONTRACT_VERSION]
 
-PHASE_ORDER: Final[tuple[PhaseName, ...]] = get_args(PhaseName)
-ADJACENT_TRANSITIONS: Final[tuple[tuple[str, str], ...]] = tuple(pairwise(PHASE_ORDER))
-
+PHASE_ORDER: Final[tuple[str, ...]] = PHASE_NAMES
+ADJACENT_TRANSITIONS: Final[tuple[tuple[str, str], ...]] = ADJACENT_PAIRS
 #: SLO gate ids each phase must declare in ``slo_gates`` (contract, "SLO gate requirements").
-REQUIRED_SLO_GATES: Final[dict[str, tuple[str, ...]]] = {
-    "gate-evaluation": ("slo_signal_count_minimum", "slo_decision_count_minimum"),
-    "promotion-prerequisites": ("slo_required_artifacts_present",),
-    "rollback-readiness": ("slo_required_rollback_checks_present",),
-    "drift-gate": ("slo_drift_gate_allowed",),
-    "paper-canary": ("slo_paper_canary_patch_present",),
-    "runtime-governance": ("slo_runtime_rollback_not_triggered",),
-    "rollback-proof": ("slo_rollback_evidence_required_when_triggered",),
-}
-
-PHASE_STATUSES: Final[tuple[PhaseStatus, ...]] = get_args(PhaseStatus)
-#: Phase statuses that do not fail a manifest (``skip`` and ``skipped`` are synonyms).
-#: Tuples, not sets: a malformed status (a list, an object) must compare unequal, not raise.
-NON_FAILING_STATUSES: Final[tuple[str, ...]] = ("pass", "skip", "skipped")
-SKIP_STATUSES: Final[tuple[str, ...]] = ("skip", "skipped")
-PROMOTION_TARGETS: Final[tuple[PromotionTarget, ...]] = get_args(PromotionTarget)
-
-NOTE_OUTCOMES: Final[tuple[NoteOutcome, ...]] = get_args(NoteOutcome)
-
-EVIDENCE_PATH_KEYS: Final[tuple[str, ...]] = (
-    "rollback_incident_evidence_path",
-    "rollback_incident_evidence",
-)
-DRIFT_EVIDENCE_FILES: Final[tuple[str, ...]] = (
-    "drift/drift-detection.json",
-    "drift/drift-action.json",
-    "drift/drift-outcome.json",
-)
+REQUIRED_SLO_GATES: Final[dict[str, tuple[str, ...]]] = {p.name: p.gates for p in PHASES}
+PHASE_STATUSES: Final[tuple[str, ...]] = PHASE_STATUS_VALUES
+PROMOTION_TARGETS: Final[tuple[str, ...]] = PROMOTION_TARGET_VALUES
+NOTE_OUTCOMES: Final[tuple[str, ...]] = NOTE_OUTCOME_VALUES
 
 _OPEN = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -138,7 +223,7 @@ class PhaseManifest(BaseModel):
         json_schema_extra={"$comment": "Generated from pytest_torghut_rollout.contract; do not edit."},
     )
 
-    schema_version: Literal["autonomy-phase-manifest-v1"]
+    schema_version: SchemaVersion
     run_id: str
     candidate_id: str
     execution_context: ExecutionContext
@@ -150,7 +235,7 @@ class PhaseManifest(BaseModel):
     runtime_governance: GovernanceRecord
     rollback_proof: GovernanceRecord
     artifact_refs: list[str]
-    slo_contract_version: Literal["governance-slo-v1"]
+    slo_contract_version: SloContractVersion
     observation_summary: dict[str, Any]
     created_at: AwareDatetime | None = None
     updated_at: AwareDatetime | None = None
@@ -169,8 +254,8 @@ class SchedulerNote(BaseModel):
     )
 
     iteration: int | None = Field(default=None, ge=1)
-    status: NoteOutcome | None = None
-    outcome: NoteOutcome | None = None
+    status: NoteOutcomeName | None = None
+    outcome: NoteOutcomeName | None = None
     timestamp: AwareDatetime
     reason: str = Field(min_length=1)
     phase_manifest_path: str | None

@@ -339,7 +339,7 @@ def _lone_note(path: Path, label: str, max_bytes: int, *, lazy: bool = False) ->
 
 
 def _note_order(name: str) -> tuple[int, str]:
-    digits = re.match(r"iteration-([0-9]{1,18})", name)
+    digits = re.match(rf"{re.escape(NOTE_PREFIX)}([0-9]{{1,18}})", name)
     return (int(digits.group(1)) if digits else 1 << 62, name)
 
 

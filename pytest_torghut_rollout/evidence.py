@@ -43,8 +43,9 @@ from .selection import Selection
 from .settings import Settings
 from .vcs import head_commit
 from .waivers import Waiver
+from .wire import CheckOutcome, Prop
 
-FACTS_PROPERTY = "torghut_artifact_facts"
+FACTS_PROPERTY = Prop.ARTIFACT_FACTS
 TRACKED_NOTES_OPT_OUT = {
     "option": "--torghut-allow-tracked-notes",
     "ini": "torghut_allow_tracked_notes",
@@ -132,55 +133,55 @@ class EvidenceRecorder:
         if not carries_outcome(report):
             return
         props = dict(report.user_properties)
-        if "torghut_discovery" in props:
-            self.discovery = json.loads(str(props["torghut_discovery"]))
+        if Prop.DISCOVERY in props:
+            self.discovery = json.loads(str(props[Prop.DISCOVERY]))
             self.discovery_failed = report.failed
             self.discovery_reported = True
-            self.discovery_problems = json.loads(str(props.get("torghut_discovery_problems", "[]")))
-            self.lost_series = json.loads(str(props.get("torghut_lost_series", "[]")))
+            self.discovery_problems = json.loads(str(props.get(Prop.DISCOVERY_PROBLEMS, "[]")))
+            self.lost_series = json.loads(str(props.get(Prop.LOST_SERIES, "[]")))
             return
-        if "torghut_waivers" in props:
+        if Prop.WAIVERS in props:
             self.waivers_failed = report.failed
             self.waivers_reported = True
             return
         if props.get(GRANULARITY_PROPERTY) == "artifact":
-            self.selection.inapplicable += len(str(props.get("torghut_inapplicable_rules", "")).split())
+            self.selection.inapplicable += len(str(props.get(Prop.INAPPLICABLE_RULES, "")).split())
             if props.get(READ_AS_PROPERTY):
                 self.read_notes[str(props[READ_AS_PROPERTY])] += 1
             groups = check_groups(report.user_properties)
             if FACTS_PROPERTY in props and groups:
-                self.facts.setdefault(str(groups[0]["torghut_artifact"]), json.loads(str(props[FACTS_PROPERTY])))
+                self.facts.setdefault(str(groups[0][Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
             # One check per rule the artifact item ran, each with its own outcome, under the id
             # its check has with one test per rule, so that both granularities record alike.
             test = report.nodeid.removesuffix(f"::{ITEM_NAME}")
             for group in groups:
-                failed = report.failed and group.get("torghut_outcome") == "not-run"
-                self._record_check(f"{test}::{group['torghut_rule']}-{group['torghut_slug']}", group, error=failed)
+                failed = report.failed and group.get(Prop.OUTCOME) == CheckOutcome.NOT_RUN
+                self._record_check(f"{test}::{group[Prop.RULE]}-{group[Prop.SLUG]}", group, error=failed)
             return
-        if "torghut_rule" not in props:
+        if Prop.RULE not in props:
             return
         if FACTS_PROPERTY in props:
-            self.facts.setdefault(str(props["torghut_artifact"]), json.loads(str(props[FACTS_PROPERTY])))
-        outcome = str(props["torghut_outcome"])
-        self._record_check(report.nodeid, props, error=report.failed and outcome != "violation")
+            self.facts.setdefault(str(props[Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
+        outcome = str(props[Prop.OUTCOME])
+        self._record_check(report.nodeid, props, error=report.failed and outcome != CheckOutcome.VIOLATION)
 
     def _record_check(self, nodeid: str, props: dict[str, Any], *, error: bool) -> None:
         """Record one check from its properties; ``error``: it could not run to a verdict."""
-        outcome = "error" if error else str(props["torghut_outcome"])
-        if props.get("torghut_unfollowed"):
-            self.unfollowed.add(str(props["torghut_unfollowed"]))
+        outcome = CheckOutcome.ERROR if error else str(props[Prop.OUTCOME])
+        if props.get(Prop.UNFOLLOWED):
+            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
         self.checks.append(
             {
                 "nodeid": nodeid,
-                "rule": props["torghut_rule"],
-                "slug": props["torghut_slug"],
-                "severity": props["torghut_severity"],
-                "artifact": props["torghut_artifact"],
-                "kind": props["torghut_kind"],
-                "sha256": props.get("torghut_sha256") or None,
+                "rule": props[Prop.RULE],
+                "slug": props[Prop.SLUG],
+                "severity": props[Prop.SEVERITY],
+                "artifact": props[Prop.ARTIFACT],
+                "kind": props[Prop.KIND],
+                "sha256": props.get(Prop.SHA256) or None,
                 "outcome": outcome,
-                "findings": [finding_values(f) for f in json.loads(str(props["torghut_findings"]))],
-                "not_evaluated": str(props.get("torghut_not_evaluated") or "") or None,
+                "findings": [finding_values(f) for f in json.loads(str(props[Prop.FINDINGS]))],
+                "not_evaluated": str(props.get(Prop.NOT_EVALUATED) or "") or None,
                 "waiver": _waiver_of(props),
             }
         )
@@ -227,7 +228,7 @@ class EvidenceRecorder:
         return [
             c["artifact"]
             for c in self.checks
-            if c["rule"] == APPEND_ONLY and c["outcome"] in ("conforms", "not-evaluated")
+            if c["rule"] == APPEND_ONLY and c["outcome"] in (CheckOutcome.CONFORMS, CheckOutcome.NOT_EVALUATED)
         ]
 
     def note_digests(self) -> dict[str, tuple[str, str | None]]:
@@ -351,7 +352,7 @@ def check_groups(properties: Sequence[tuple[str, object]]) -> list[dict[str, obj
     """
     groups: list[dict[str, object]] = []
     for key, value in properties:
-        if key == "torghut_rule":
+        if key == Prop.RULE:
             groups.append({})
         if groups and key != FACTS_PROPERTY:
             groups[-1][key] = value
@@ -371,13 +372,13 @@ def git_commits(paths: Iterable[Path]) -> dict[str, str]:
 
 def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
     """The waiver a check's properties name, if it matched one."""
-    if not props.get("torghut_waiver"):
+    if not props.get(Prop.WAIVER):
         return None
     return {
-        "waiver": int(props["torghut_waiver"]),
-        "owner": props["torghut_waiver_owner"],
-        "expires": props["torghut_waiver_expires"],
-        "reason": props["torghut_waiver_reason"],
+        "waiver": int(props[Prop.WAIVER]),
+        "owner": props[Prop.WAIVER_OWNER],
+        "expires": props[Prop.WAIVER_EXPIRES],
+        "reason": props[Prop.WAIVER_REASON],
     }
 
 

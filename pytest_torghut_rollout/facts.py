@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from .contract import DRIFT_EVIDENCE_FILES
+from .contract import CANARY_GATE, CANARY_PHASE, DRIFT_EVIDENCE_FILES, PROOF_PHASE, RUNTIME_PHASE
 from .model import Artifact, printable
 from .rules.base import CheckContext
 from .rules.manifest_data import as_dict, evidence_path, gates_of, nonempty, phase_named, phases_of, rollback_trigger
@@ -61,7 +61,7 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     lists: list[tuple[str, Any]] = [
         ("/runtime_governance/artifact_refs", as_dict(data.get("runtime_governance")).get("artifact_refs"))
     ]
-    for name in ("runtime-governance", "rollback-proof"):
+    for name in (RUNTIME_PHASE, PROOF_PHASE):
         found = phase_named(data, name)
         if found:
             lists.append((f"/phases/{found[0]}/artifact_refs", found[1].get("artifact_refs")))
@@ -75,7 +75,7 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def _patch_ref(data: dict[str, Any]) -> tuple[str, str] | None:
     """The paper-canary patch path the canary phase names (observations first, then its gate)."""
-    found = phase_named(data, "paper-canary")
+    found = phase_named(data, CANARY_PHASE)
     if found is None:
         return None
     i, phase = found
@@ -83,7 +83,7 @@ def _patch_ref(data: dict[str, Any]) -> tuple[str, str] | None:
     if nonempty(path):
         return f"/phases/{i}/observations/patch_path", str(path)
     for j, gate in enumerate(gates_of(phase)):
-        if gate.get("id") == "slo_paper_canary_patch_present" and nonempty(gate.get("value")):
+        if gate.get("id") == CANARY_GATE and nonempty(gate.get("value")):
             return f"/phases/{i}/slo_gates/{j}/value", str(gate["value"])
     return None
 

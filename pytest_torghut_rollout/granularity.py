@@ -33,13 +33,14 @@ from .model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, printa
 from .rules import REGISTRY, CheckContext, Rule, Verdict
 from .settings import Settings
 from .waivers import Waiver
+from .wire import CheckOutcome, Prop
 
 #: The name of an artifact item: its test id reads ``<artifact path>::checks``.
 ITEM_NAME = "checks"
 #: The property that marks a report of an artifact item; its value is the granularity.
-GRANULARITY_PROPERTY = "torghut_granularity"
+GRANULARITY_PROPERTY = Prop.GRANULARITY
 #: The property of an artifact item found as a note unread at collection: the kind it was read as.
-READ_AS_PROPERTY = "torghut_read_as"
+READ_AS_PROPERTY = Prop.READ_AS
 #: The kind discovery counts a note under before it is read (what it is comes from its text).
 UNREAD_NOTE = "note"
 #: Outcomes that fail a check (a waived one fails under a waiver: an xfail, never a pass).
@@ -51,7 +52,7 @@ class RuleResult:
     """How one rule of an artifact item ended."""
 
     rule: Rule
-    outcome: str
+    outcome: CheckOutcome
     """``conforms``, ``violation``, ``advisory``, ``not-evaluated``, ``waived`` or ``error``."""
     verdict: Verdict | None = None
     findings: list[Finding] = field(default_factory=list)
@@ -174,7 +175,9 @@ class ArtifactItem(ConformanceItem):
                 # A bug in a rule: the other rules still run; the item reports the stack.
                 exc.add_note(f"while checking {artifact.display} with {rule.name}")
                 errors.append(exc)
-                result = RuleResult(rule=rule, outcome="error", text="".join(traceback.format_exception_only(exc)))
+                result = RuleResult(
+                    rule=rule, outcome=CheckOutcome.ERROR, text="".join(traceback.format_exception_only(exc))
+                )
             self.results[rule.id] = result
         if errors:
             raise errors[0]
@@ -201,9 +204,9 @@ class ArtifactItem(ConformanceItem):
         verdict = rule.evaluate(artifact, context)
         findings = list(verdict.findings)
         if verdict.not_evaluated is not None:
-            return RuleResult(rule=rule, outcome="not-evaluated", verdict=verdict, findings=findings)
+            return RuleResult(rule=rule, outcome=CheckOutcome.NOT_EVALUATED, verdict=verdict, findings=findings)
         if not findings:
-            return RuleResult(rule=rule, outcome="conforms", verdict=verdict)
+            return RuleResult(rule=rule, outcome=CheckOutcome.CONFORMS, verdict=verdict)
         text = describe_findings(
             rule,
             artifact,
@@ -218,10 +221,14 @@ class ArtifactItem(ConformanceItem):
             except TorghutAdvisoryWarning:
                 counts = True  # warning filters made it an error: a violation, as with one item per rule
             else:
-                return RuleResult(rule=rule, outcome="advisory", verdict=verdict, findings=findings, text=text)
+                return RuleResult(
+                    rule=rule, outcome=CheckOutcome.ADVISORY, verdict=verdict, findings=findings, text=text
+                )
         text, waiver = apply_waiver(text, rule.id, artifact.display, settings.waivers)
         # --runxfail reports expected failures as failures, each with its waiver named.
-        outcome = "waived" if waiver is not None and not self.config.option.runxfail else "violation"
+        outcome = (
+            CheckOutcome.WAIVED if waiver is not None and not self.config.option.runxfail else CheckOutcome.VIOLATION
+        )
         return RuleResult(rule=rule, outcome=outcome, verdict=verdict, findings=findings, text=text, waiver=waiver)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

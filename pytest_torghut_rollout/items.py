@@ -17,6 +17,7 @@ from .model import Artifact, Finding, Severity, printable
 from .rules import CheckContext, Rule
 from .settings import MARKER, Settings
 from .waivers import Waiver, WaiverBook
+from .wire import CheckOutcome
 
 MAX_VALUE = 120
 
@@ -176,10 +177,10 @@ class RuleItem(ConformanceItem):
         findings = list(verdict.findings)
         self.stash[FINDINGS_KEY] = findings
         if verdict.not_evaluated is not None:
-            self.stash[OUTCOME_KEY] = "not-evaluated"
+            self.stash[OUTCOME_KEY] = CheckOutcome.NOT_EVALUATED
             pytest.skip(f"not evaluated: {printable(verdict.not_evaluated)}")
         if not findings:
-            self.stash[OUTCOME_KEY] = "conforms"
+            self.stash[OUTCOME_KEY] = CheckOutcome.CONFORMS
             return
         text = describe_findings(
             self.rule,
@@ -189,7 +190,7 @@ class RuleItem(ConformanceItem):
             verbose=self.config.get_verbosity() > 0,
         )
         counts = self.rule.severity is Severity.REQUIRED or settings.strict or artifact.error is not None
-        self.stash[OUTCOME_KEY] = "violation" if counts else "advisory"
+        self.stash[OUTCOME_KEY] = CheckOutcome.VIOLATION if counts else CheckOutcome.ADVISORY
         if counts:
             raise self._failure(text, settings.waivers)
         try:
@@ -198,7 +199,7 @@ class RuleItem(ConformanceItem):
         except TorghutAdvisoryWarning as exc:
             # Warning filters made it an error (-W error, filterwarnings = error): that is a
             # violation with the usual text, not a crash with a traceback.
-            self.stash[OUTCOME_KEY] = "violation"
+            self.stash[OUTCOME_KEY] = CheckOutcome.VIOLATION
             raise self._failure(text, settings.waivers) from exc
 
     def _failure(self, text: str, book: WaiverBook | None) -> RuleViolation | WaivedViolation:
@@ -210,7 +211,7 @@ class RuleItem(ConformanceItem):
         if self.config.option.runxfail:
             # --runxfail reports expected failures as failures: this one with its usual text.
             return RuleViolation(text)
-        self.stash[OUTCOME_KEY] = "waived"
+        self.stash[OUTCOME_KEY] = CheckOutcome.WAIVED
         return WaivedViolation(waived_reason(waiver), text)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -1,34 +1,43 @@
-"""Where the contract puts artifacts: directory and file names, the note-name pattern.
+"""Where the contract puts artifacts (names from ``contract_data``), and how files are recognised.
 
 Light on purpose (no parsing, no pytest): option validation imports it on every run.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-MANIFEST_DIR = "rollout"
-MANIFEST_NAME = "phase-manifest.json"
-NOTES_DIR = "notes"
-NOTE_PREFIX = "iteration-"
-NOTE_NAME = re.compile(r"iteration-([1-9][0-9]*)\.md")
+# The contract's names, defined once in ``contract_data`` (standard library only, so still light).
+from .contract_data import (
+    MANIFEST_DIR,
+    MANIFEST_NAME,
+    NOTE_NAME,
+    NOTE_PREFIX,
+    NOTES_DIR,
+    note_name,
+    note_number,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "MANIFEST_DIR",
+    "MANIFEST_NAME",
+    "NOTES_DIR",
+    "NOTE_NAME",
+    "NOTE_PREFIX",
+    "VCS_DIRS",
+    "is_artifact_file",
+    "is_manifest_file",
+    "is_note_file",
+    "note_name",
+    "note_number",
+]
+
 #: Version-control metadata is never searched; every other directory is, hidden ones too
 #: (a manifest under ``.staging/`` that is never found would fail open).
 VCS_DIRS = frozenset({".git", ".hg", ".svn"})
 #: Larger artifacts are not read (``--torghut-max-bytes``): real ones are a few KiB.
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
-
-def note_name(n: int) -> str:
-    """``iteration-<n>.md``."""
-    return f"{NOTE_PREFIX}{n}.md"
-
-
-def note_number(name: str) -> int | None:
-    """Return ``n`` of ``iteration-<n>.md``, or None when the name is malformed."""
-    match = NOTE_NAME.fullmatch(name)
-    return int(match.group(1)) if match else None
 
 
 def is_manifest_file(path: Path) -> bool:

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+# ``drift_status`` values that count as unhealthy unless the ini key says otherwise (from the
+# light contract data, so that registering the plugin's options never imports pydantic).
+from .contract_data import DEFAULT_UNHEALTHY_DRIFT_STATES as DEFAULT_UNHEALTHY_DRIFT_STATES
+
 ArtifactKind = Literal["manifest", "notes-series", "scheduler-note", "lane-note", "unrecognised-note"]
 ARTIFACT_KINDS: tuple[ArtifactKind, ...] = get_args(ArtifactKind)
 NOTE_KINDS: tuple[ArtifactKind, ...] = ("scheduler-note", "lane-note", "unrecognised-note")
-
-#: ``drift_status`` values that count as unhealthy unless the ini key says otherwise. Kept here,
-#: not in ``contract``, so that registering the plugin's options never imports pydantic.
-DEFAULT_UNHEALTHY_DRIFT_STATES: tuple[str, ...] = ("drift_detected", "unhealthy")
 
 
 class Severity(enum.Enum):

@@ -22,7 +22,21 @@ from typing import Any
 
 import yaml
 
-from .contract import EVIDENCE_PATH_KEYS, NON_FAILING_STATUSES
+from .contract import (
+    CANARY_PHASE,
+    DEFAULT_UNHEALTHY_DRIFT_STATES,
+    EVIDENCE_PATH_KEYS,
+    GATE_PHASE,
+    NON_FAILING_STATUSES,
+    NOTE_PREFIX,
+    NOTE_SUFFIX,
+    PATCH_PATH,
+    PHASE_ORDER,
+    PROOF_PHASE,
+    RUNTIME_PHASE,
+    SLO_GATE_PREFIX,
+    count_word,
+)
 from .layout import note_number
 from .model import CHECK_REFS, Artifact, ArtifactKind, Severity
 from .producer.storage import write_atomic
@@ -34,7 +48,10 @@ LANE_HEADINGS = ("# Autonomous lane iteration", "# Alpha lane iteration")
 Edit = Callable[[Artifact, frozenset[Path]], frozenset[Path] | None]
 MISSING_INCIDENT = "rollback-incidents/incident-missing.json"
 STALE_DRIFT_REF = "stale/drift/drift-action.json"
-PATCH = "paper-candidate/strategy-configmap-patch.yaml"
+PATCH = PATCH_PATH
+#: A note name with a leading zero, which TN020 refuses.
+ZERO_PADDED = f"{NOTE_PREFIX}01{NOTE_SUFFIX}"
+_OFF_BY_ONE = f"phase_count is {len(PHASE_ORDER) + 1} for {count_word(len(PHASE_ORDER))} phases"
 
 
 def _always(artifact: Artifact) -> bool:
@@ -87,7 +104,7 @@ def _set_gates(phase: dict[str, Any], status: str) -> None:
 
 
 def _trigger_rollback(data: dict[str, Any], evidence: str | None) -> None:
-    runtime, proof = _phase(data, "runtime-governance"), _phase(data, "rollback-proof")
+    runtime, proof = _phase(data, RUNTIME_PHASE), _phase(data, PROOF_PHASE)
     for obj in (data["runtime_governance"], data["rollback_proof"], runtime["observations"], proof["observations"]):
         obj["rollback_triggered"] = True
     for obj in (data["runtime_governance"], data["rollback_proof"], proof["observations"]):
@@ -118,7 +135,7 @@ def _flip_transition(data: dict[str, Any]) -> None:
 
 def _passing_canary_without_refs(data: dict[str, Any], patch: str | None) -> None:
     """paper-canary passes with no artifact_refs; ``patch`` is what it claims was produced."""
-    canary = _phase(data, "paper-canary")
+    canary = _phase(data, CANARY_PHASE)
     canary.update(status="pass", artifact_refs=[])
     canary["observations"]["patch_path"] = patch
     _set_gates(canary, "pass")
@@ -135,23 +152,24 @@ def _unreferenced_patch(data: dict[str, Any]) -> None:
 
 
 def _ignore_drift(data: dict[str, Any]) -> None:
-    runtime = _phase(data, "runtime-governance")
+    runtime = _phase(data, RUNTIME_PHASE)
     runtime["status"] = "pass"
-    runtime["observations"]["drift_status"] = "drift_detected"
-    data["runtime_governance"]["drift_status"] = "drift_detected"
+    unhealthy = DEFAULT_UNHEALTHY_DRIFT_STATES[0]
+    runtime["observations"]["drift_status"] = unhealthy
+    data["runtime_governance"]["drift_status"] = unhealthy
     _set_gates(runtime, "pass")
 
 
 def _dangling_evidence(data: dict[str, Any]) -> None:
     _trigger_rollback(data, MISSING_INCIDENT)
-    proof = _phase(data, "rollback-proof")
+    proof = _phase(data, PROOF_PHASE)
     proof["status"] = "pass"
     _set_gates(proof, "pass")
 
 
 def _missing_drift_file(data: dict[str, Any]) -> None:
     _trigger_rollback(data, None)
-    proof = _phase(data, "rollback-proof")
+    proof = _phase(data, PROOF_PHASE)
     proof["status"] = "fail"
     _set_gates(proof, "fail")
     data["runtime_governance"]["artifact_refs"].append(STALE_DRIFT_REF)
@@ -255,9 +273,9 @@ def _numbered(artifact: Artifact) -> list[tuple[int, Path]]:
 
 def _zero_padded_copy(artifact: Artifact, avoid: frozenset[Path]) -> frozenset[Path] | None:
     source = next((p for _, p in _numbered(artifact) if p not in avoid), None)
-    if source is None or (artifact.path / "iteration-01.md").exists():
+    if source is None or (artifact.path / ZERO_PADDED).exists():
         return None
-    copy_path = artifact.path / "iteration-01.md"
+    copy_path = artifact.path / ZERO_PADDED
     shutil.copyfile(source, copy_path)
     return frozenset({artifact.path, source, copy_path})
 
@@ -278,7 +296,7 @@ def _has_gap_room(artifact: Artifact) -> bool:
 def _later_notes(artifact: Artifact) -> Iterator[str]:
     """The texts of the notes numbered after ``artifact`` in its series."""
     n = artifact.number or 0
-    for path in artifact.path.parent.glob("iteration-*.md"):
+    for path in artifact.path.parent.glob(f"{NOTE_PREFIX}*{NOTE_SUFFIX}"):
         later = note_number(path.name)
         if later is not None and later > n:
             yield path.read_text(encoding="utf-8", errors="replace")
@@ -323,8 +341,8 @@ MUTATIONS: tuple[Mutation, ...] = (
        _manifest(_set(["status"], "passed"), resync=False)),
     _m("swap-first-phases", "manifest", "TM007", "gate-evaluation and promotion-prerequisites swap places",
        _manifest(_swap_first_phases)),
-    _m("phase-count-off-by-one", "manifest", "TM008", "phase_count is 8 for seven phases",
-       _manifest(_set(["phase_count"], 8))),
+    _m("phase-count-off-by-one", "manifest", "TM008", _OFF_BY_ONE,
+       _manifest(_set(["phase_count"], len(PHASE_ORDER) + 1))),
     _m("drop-phase-observations", "manifest", "TM009", "promotion-prerequisites has no observations",
        _manifest(_on_phase("promotion-prerequisites", _delete(["observations"])))),
     _m("blocked-phase", "manifest", "TM010 TM013", "promotion-prerequisites is 'blocked' (and its transition too)",
@@ -340,8 +358,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     _m("placeholder-gates", "manifest", "TM015", "rollback-readiness is a placeholder with slo_gates []",
        _manifest(_on_phase("rollback-readiness", _set(["slo_gates"], [])))),
     _m("no-promotion-gates", "manifest", "TM016", "gate-evaluation lists only its slo_* gates",
-       _manifest(_on_phase("gate-evaluation", lambda p: p.update(
-           slo_gates=[g for g in p["slo_gates"] if str(g["id"]).startswith("slo_")])))),
+       _manifest(_on_phase(GATE_PHASE, lambda p: p.update(
+           slo_gates=[g for g in p["slo_gates"] if str(g["id"]).startswith(SLO_GATE_PREFIX)])))),
     _m("pass-over-failed-gate", "manifest", "TM017", "rollback-readiness passes while its required gate failed",
        _manifest(_passing_over_failed_gate)),
     _m("canary-pass-without-patch", "manifest", "TM018", "paper-canary passes though no patch was produced",
@@ -375,7 +393,7 @@ MUTATIONS: tuple[Mutation, ...] = (
        _foreign_run_id, applicable=_lane_note_beside_manifest),
     _m("missing-incident", "scheduler-note", "TN010", "the note's rollback evidence does not exist",
        _note(_set(["rollback_incident_evidence_path"], MISSING_INCIDENT))),
-    _m("zero-padded-name", "notes-series", "TN020", "a copy of a note is named iteration-01.md", _zero_padded_copy),
+    _m("zero-padded-name", "notes-series", "TN020", f"a copy of a note is named {ZERO_PADDED}", _zero_padded_copy),
     _m("deleted-note", "notes-series", "TN021", "a note below the highest was deleted", _delete_a_note,
        applicable=_has_gap_room),
 )

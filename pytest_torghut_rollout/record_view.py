@@ -11,19 +11,11 @@ import html
 from collections.abc import Iterator
 from typing import Any
 
-from .contract import PHASE_ORDER
+from .contract import PHASE_ORDER, PHASES
 from .model import printable
 
-#: Short column names of the seven phases, in the contract's order.
-PHASE_ABBREVIATIONS = {
-    "gate-evaluation": "gate",
-    "promotion-prerequisites": "prereq",
-    "rollback-readiness": "rb-ready",
-    "drift-gate": "drift",
-    "paper-canary": "canary",
-    "runtime-governance": "runtime",
-    "rollback-proof": "rb-proof",
-}
+#: Short column names of the phases, in the contract's order.
+PHASE_ABBREVIATIONS = {p.name: p.abbreviation for p in PHASES}
 
 
 def phase_statuses(run: dict[str, Any]) -> list[str]:

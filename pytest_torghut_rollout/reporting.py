@@ -33,8 +33,7 @@ from .record_view import governance_html
 from .rules import Rule, Verdict
 from .settings import RULE_COMMAND, Settings
 from .waivers import Waiver
-
-PROPERTY_PREFIX = "torghut_"
+from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -44,7 +43,7 @@ def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]
         item.rule,
         item.artifact,
         settings,
-        outcome=item.stash.get(OUTCOME_KEY, "not-run"),
+        outcome=str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
         findings=findings,
         verdict=item.stash.get(VERDICT_KEY, None),
         waiver=item.stash.get(WAIVER_KEY, None),
@@ -65,27 +64,27 @@ def check_properties(
     unfollowed = verdict.unfollowed if verdict is not None else None
     waived = (
         [
-            ("torghut_waiver", str(waiver.index)),
-            ("torghut_waiver_owner", waiver.owner),
-            ("torghut_waiver_expires", waiver.expires.isoformat()),
-            ("torghut_waiver_reason", waiver.reason),
+            (Prop.WAIVER, str(waiver.index)),
+            (Prop.WAIVER_OWNER, waiver.owner),
+            (Prop.WAIVER_EXPIRES, waiver.expires.isoformat()),
+            (Prop.WAIVER_REASON, waiver.reason),
         ]
         if waiver is not None
         else []
     )
     return [
-        ("torghut_rule", rule.id),
-        ("torghut_slug", rule.slug),
-        ("torghut_severity", rule.severity.value),
-        ("torghut_source", rule.source),
-        ("torghut_artifact", artifact.display),
-        ("torghut_kind", artifact.kind),
-        ("torghut_sha256", artifact.sha256 or ""),
-        ("torghut_outcome", outcome),
-        ("torghut_doc", settings.doc_link(rule.id, rule.anchor)),
-        ("torghut_findings", json.dumps([f.as_dict() for f in findings], sort_keys=True)),
-        ("torghut_not_evaluated", printable(verdict.not_evaluated or "" if verdict is not None else "")),
-        ("torghut_unfollowed", printable(unfollowed or "")),
+        (Prop.RULE, rule.id),
+        (Prop.SLUG, rule.slug),
+        (Prop.SEVERITY, rule.severity.value),
+        (Prop.SOURCE, rule.source),
+        (Prop.ARTIFACT, artifact.display),
+        (Prop.KIND, artifact.kind),
+        (Prop.SHA256, artifact.sha256 or ""),
+        (Prop.OUTCOME, str(outcome)),
+        (Prop.DOC, settings.doc_link(rule.id, rule.anchor)),
+        (Prop.FINDINGS, json.dumps([f.as_dict() for f in findings], sort_keys=True)),
+        (Prop.NOT_EVALUATED, printable(verdict.not_evaluated or "" if verdict is not None else "")),
+        (Prop.UNFOLLOWED, printable(unfollowed or "")),
         *waived,
     ]
 
@@ -102,10 +101,10 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
         (GRANULARITY_PROPERTY, "artifact"),
         # A note counted as a note at collection, and what it turned out to be once read.
         *([(READ_AS_PROPERTY, artifact.kind)] if unread and item.checked is not None else []),
-        ("torghut_rules", " ".join(rule.id for rule in item.checked_rules)),
-        ("torghut_deselected_rules", " ".join(rule.id for rule in item.deselected_rules)),
+        (Prop.RULES, " ".join(rule.id for rule in item.checked_rules)),
+        (Prop.DESELECTED_RULES, " ".join(rule.id for rule in item.deselected_rules)),
         # Rules counted at collection for a note not read yet that do not apply to its kind.
-        ("torghut_inapplicable_rules", " ".join(rule.id for rule in item.inapplicable)),
+        (Prop.INAPPLICABLE_RULES, " ".join(rule.id for rule in item.inapplicable)),
     ]
     groups: list[tuple[str, str]] = []
     for rule in item.checked_rules:
@@ -115,7 +114,7 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
                 rule,
                 artifact,
                 settings,
-                outcome=result.outcome if result is not None else "not-run",
+                outcome=result.outcome if result is not None else CheckOutcome.NOT_RUN,
                 findings=result.findings if result is not None else [],
                 verdict=result.verdict if result is not None else None,
                 waiver=result.waiver if result is not None else None,
@@ -131,14 +130,14 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     settings = item.config.stash[SETTINGS_KEY]
     if isinstance(item, DiscoveryItem):
         properties = [
-            ("torghut_discovery", json.dumps(item.discovery.by_kind, sort_keys=True)),
-            ("torghut_discovery_problems", json.dumps([printable(p) for p in item.discovery.problems])),
+            (Prop.DISCOVERY, json.dumps(item.discovery.by_kind, sort_keys=True)),
+            (Prop.DISCOVERY_PROBLEMS, json.dumps([printable(p) for p in item.discovery.problems])),
         ]
         if item.discovery.lost:
-            properties.append(("torghut_lost_series", json.dumps(list(item.discovery.lost))))
+            properties.append((Prop.LOST_SERIES, json.dumps(list(item.discovery.lost))))
     elif isinstance(item, WaiversItem):
         expired = [w.index for w in item.waivers.expired]
-        properties = [("torghut_waivers", json.dumps({"file": str(item.waivers.path), "expired": expired}))]
+        properties = [(Prop.WAIVERS, json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     elif isinstance(item, ArtifactItem):
@@ -211,7 +210,7 @@ def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str
     extras.append(_rule_extra(item.rule, settings))
     findings = item.stash.get(FINDINGS_KEY, [])
     evidence: dict[str, Any] = {
-        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != "torghut_findings"
+        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS
     }
     evidence |= {"findings": [f.as_dict() for f in findings]}
     extras.append(_evidence_extra(item, evidence))
@@ -246,8 +245,8 @@ def _artifact_html_extras(
     extras.extend(_rule_extra(rule, settings) for rule in item.checked_rules)
     checks = []
     for group in check_groups(properties):
-        check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != "torghut_findings"}
-        check["findings"] = json.loads(str(group["torghut_findings"]))
+        check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != Prop.FINDINGS}
+        check["findings"] = json.loads(str(group[Prop.FINDINGS]))
         checks.append(check)
     artifact = item.artifact
     evidence = {
@@ -273,20 +272,20 @@ def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
     totals = recorder.totals()
     artifacts = len({c["artifact"] for c in recorder.checks})
     yield f"{_n(len(recorder.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
-    if totals["conforms"]:
+    if totals[CheckOutcome.CONFORMS]:
         yield f"{_n(totals['conforms'], 'check')} conformed."
     yield from _waiver_lines(recorder)
-    if totals["violation"]:
-        bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == "violation"})
+    if totals[CheckOutcome.VIOLATION]:
+        bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == CheckOutcome.VIOLATION})
         yield (
             f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
             "fix the artifacts or their producer, see the failed checks."
         )
-    if totals["advisory"]:
+    if totals[CheckOutcome.ADVISORY]:
         yield (
             f"{_n(totals['advisory'], 'advisory check')} warned; rerun with --torghut-strict to make advisories fail."
         )
-    if totals["not-evaluated"]:
+    if totals[CheckOutcome.NOT_EVALUATED]:
         yield (
             f"{_n(totals['not-evaluated'], 'check')} not evaluated: what they read is missing or malformed "
             "(another check reports it), was not followed, or is not there to compare with (no git work "
@@ -302,7 +301,7 @@ def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
         what = "reference resolves" if one else "references resolve"
         was = "was" if one else "were"
         yield f"{len(recorder.unfollowed)} {what} outside the artifact trees and {was} not followed; {UNFOLLOWED_HINT}."
-    if totals["error"]:
+    if totals[CheckOutcome.ERROR]:
         yield f"{_n(totals['error'], 'check')} could not run; see the checks that errored."
     if recorder.discovery_failed and recorder.discovery_reported:
         yield "Discovery failed, so this run cannot pass; see the torghut::discovery check."
@@ -409,12 +408,12 @@ class HtmlEvidence:
             if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
                 cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
         props = dict(report.user_properties)
-        rule = f"{props.get('torghut_rule', '')} {props.get('torghut_slug', '')}".strip()
-        severity = str(props.get("torghut_severity", ""))
+        rule = f"{props.get(Prop.RULE, '')} {props.get(Prop.SLUG, '')}".strip()
+        severity = str(props.get(Prop.SEVERITY, ""))
         if props.get(GRANULARITY_PROPERTY) == "artifact":
             # One row for every rule of an artifact: name them all, and each severity among them.
-            rule = str(props.get("torghut_rules", ""))
-            severities = {str(v) for k, v in report.user_properties if k == "torghut_severity"}
+            rule = str(props.get(Prop.RULES, ""))
+            severities = {str(v) for k, v in report.user_properties if k == Prop.SEVERITY}
             severity = " ".join(sorted(severities))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",

@@ -32,6 +32,7 @@ from .rules import REGISTRY, CheckContext
 from .schema import FormatCheckerError, date_time_checker
 from .selection import deselection_options
 from .settings import RUN_DATE, Settings
+from .wire import WORKER_OUTPUT
 
 
 def activate(config: pytest.Config, settings: Settings) -> None:
@@ -75,7 +76,6 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
 
 
-WORKER_OUTPUT = "torghut_collection"
 #: Files named inside artifacts kept parsed at once when artifacts are read lazily.
 JSON_CACHE_LIMIT = 256
 

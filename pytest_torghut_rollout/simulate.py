@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from .contract import PhaseStatus
+from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES, NoteOutcome, PhaseStatus
 from .discovery import discover
 from .model import Artifact
 from .mutations import MUTATIONS, Mutation, candidates
@@ -94,9 +94,7 @@ def _weighted(rng: random.Random, table: tuple[tuple[str, int], ...]) -> str:
 
 def _cycle(rng: random.Random, moment: datetime) -> CycleSpec:
     roll = rng.random()
-    outcome: Literal["lane_completed", "lane_execution_failed", "blocked_no_signal"] = (
-        "blocked_no_signal" if roll < 0.15 else "lane_execution_failed" if roll < 0.25 else "lane_completed"
-    )
+    outcome = NoteOutcome.BLOCKED if roll < 0.15 else NoteOutcome.FAILED if roll < 0.25 else NoteOutcome.COMPLETED
     target: Literal["paper", "live"] = "paper" if rng.random() < 0.6 else "live"
     run_id = f"{rng.getrandbits(96):024x}"
     stages: dict[str, PhaseStatus] = {}
@@ -109,17 +107,17 @@ def _cycle(rng: random.Random, moment: datetime) -> CycleSpec:
         candidate_id=f"cand-{run_id[:12]}",
         outcome=outcome,
         target=target,
-        trace_id=f"{rng.getrandbits(96):024x}" if outcome == "lane_completed" else None,
-        signal_count=0 if outcome == "blocked_no_signal" or rng.random() < 0.03 else rng.randint(1, 900),
+        trace_id=f"{rng.getrandbits(96):024x}" if outcome == NoteOutcome.COMPLETED else None,
+        signal_count=0 if outcome == NoteOutcome.BLOCKED or rng.random() < 0.03 else rng.randint(1, 900),
         decision_count=rng.randint(1, 80),
         trade_count=rng.randint(0, 30),
         stage_statuses=stages,
         patch=rng.random() < (0.8 if target == "paper" else 0.5),
         drift_status=drift,
-        rollback_triggered=drift in ("drift_detected", "unhealthy") and rng.random() < 0.6,
+        rollback_triggered=drift in DEFAULT_UNHEALTHY_DRIFT_STATES and rng.random() < 0.6,
         incident_evidence=rng.random() < 0.85,
         lane_seconds=rng.randint(20, 240),
-        error=rng.choice(_ERRORS) if outcome == "lane_execution_failed" else None,
+        error=rng.choice(_ERRORS) if outcome == NoteOutcome.FAILED else None,
     )
 
 

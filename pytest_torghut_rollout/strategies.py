@@ -24,7 +24,16 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from .contract import NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS, NoteOutcome, PhaseManifest, SchedulerNote
+from .contract import (
+    DRIFT_STATES,
+    MANIFEST_DIR,
+    MANIFEST_NAME,
+    PHASE_STATUSES,
+    PROMOTION_TARGETS,
+    NoteOutcome,
+    PhaseManifest,
+    SchedulerNote,
+)
 from .model import ArtifactKind
 from .mutations import MUTATIONS, Mutation
 from .producer import (
@@ -54,17 +63,6 @@ __all__ = [
     "timestamps",
 ]
 
-#: Drift states production writes; the first two are unhealthy by default.
-DRIFT_STATES: tuple[str, ...] = (
-    "drift_detected",
-    "unhealthy",
-    "stable",
-    "cooldown",
-    "disabled",
-    "queued",
-    "unknown",
-    "skipped",
-)
 _OFFSETS = (UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5)), timezone(timedelta(hours=5, minutes=30)))
 _NOWHERE = Path("/nonexistent/torghut/autonomy")
 _TEXT = st.text(st.characters(codec="utf-8"), min_size=1, max_size=40)
@@ -89,7 +87,7 @@ def cycle_specs(
     draw: st.DrawFn,
     *,
     timestamp: datetime | None = None,
-    outcomes: tuple[NoteOutcome, ...] = NOTE_OUTCOMES,
+    outcomes: tuple[NoteOutcome, ...] = tuple(NoteOutcome),
 ) -> CycleSpec:
     """One scheduler cycle: outcome, target, lane statuses, patch, drift, rollback, evidence."""
     run_id = draw(identifiers())
@@ -102,7 +100,7 @@ def cycle_specs(
         target=draw(st.sampled_from(PROMOTION_TARGETS)),
         trace_id=draw(st.none() | identifiers()),
         priority_id=draw(st.sampled_from(("", "unknown", "P-17"))),
-        signal_count=draw(st.integers(0, 5000)) if outcome != "blocked_no_signal" else 0,
+        signal_count=draw(st.integers(0, 5000)) if outcome != NoteOutcome.BLOCKED else 0,
         decision_count=draw(st.integers(0, 500)),
         trade_count=draw(st.integers(0, 100)),
         stage_statuses=draw(st.dictionaries(st.sampled_from(LANE_PHASES), st.sampled_from(PHASE_STATUSES))),
@@ -111,7 +109,7 @@ def cycle_specs(
         rollback_triggered=draw(st.booleans()),
         incident_evidence=draw(st.booleans()),
         lane_seconds=draw(st.integers(0, 600)),
-        error=draw(_TEXT) if outcome == "lane_execution_failed" else None,
+        error=draw(_TEXT) if outcome == NoteOutcome.FAILED else None,
     )
 
 
@@ -132,7 +130,9 @@ def scenarios(
     moment = start
     for i, gap in enumerate(gaps):
         moment += timedelta(seconds=gap)
-        outcomes: tuple[NoteOutcome, ...] = ("lane_completed",) if completed_first and i == 0 else NOTE_OUTCOMES
+        outcomes: tuple[NoteOutcome, ...] = (
+            (NoteOutcome.COMPLETED,) if completed_first and i == 0 else tuple(NoteOutcome)
+        )
         cycles.append(draw(cycle_specs(timestamp=moment, outcomes=outcomes)))
     return Scenario(
         cycles=tuple(cycles),
@@ -150,7 +150,7 @@ def manifests(draw: st.DrawFn) -> PhaseManifest:
     A triggered rollback has no evidence file here, so rollback-proof fails, and the
     scheduler records no drift files for it (they would have to exist).
     """
-    spec = draw(cycle_specs(outcomes=("lane_completed",)))
+    spec = draw(cycle_specs(outcomes=(NoteOutcome.COMPLETED,)))
     run = ArtifactTree(root=_NOWHERE).nested_run(stamp(spec.timestamp))
     evaluation = drift_evaluation(spec, run)
     if evaluation.rollback_triggered:
@@ -165,15 +165,15 @@ def scheduler_notes(draw: st.DrawFn) -> SchedulerNote:
     A completed cycle's manifest may have been pruned by retention, and no rollback
     evidence is named (a named incident would have to exist).
     """
-    outcome = draw(st.sampled_from(NOTE_OUTCOMES))
-    completed = outcome == "lane_completed"
+    outcome = draw(st.sampled_from(tuple(NoteOutcome)))
+    completed = outcome == NoteOutcome.COMPLETED
     run = stamp(draw(timestamps()))
     return build_note(
         outcome=outcome,
         timestamp=draw(timestamps()),
         reason=draw(_TEXT.filter(str.strip)),
         target=draw(st.sampled_from(PROMOTION_TARGETS)),
-        manifest_path=f"{run}/rollout/phase-manifest.json" if completed else None,
+        manifest_path=f"{run}/{MANIFEST_DIR}/{MANIFEST_NAME}" if completed else None,
         run_output_dir=run if completed else None,
         run_id=draw(st.none() | identifiers()),
         candidate_id=draw(st.none() | identifiers(12)),

@@ -24,21 +24,14 @@ import pytest
 # session only when artifacts are given: loaded once here, every such run shares it instead of
 # importing it (and its classes) anew.
 import pytest_torghut_rollout.session  # noqa: F401
+from pytest_torghut_rollout.contract import DRIFT_EVIDENCE_FILES, PATCH_PATH, PHASE_ORDER, REQUIRED_SLO_GATES
 
 RUN_ID = "57d5a9d770b0e86281e11ac3"
 CANDIDATE_ID = "cand-57d5a9d770b0"
 STAMP = "2026-04-02T09:30:41.507112+00:00"
-PATCH = "paper-candidate/strategy-configmap-patch.yaml"
-DRIFT_REFS = ["drift/drift-action.json", "drift/drift-detection.json", "drift/drift-outcome.json"]
-PHASES = (
-    "gate-evaluation",
-    "promotion-prerequisites",
-    "rollback-readiness",
-    "drift-gate",
-    "paper-canary",
-    "runtime-governance",
-    "rollback-proof",
-)
+PATCH = PATCH_PATH
+DRIFT_REFS = sorted(DRIFT_EVIDENCE_FILES)
+PHASES = PHASE_ORDER
 
 
 def _gate(gate_id: str, threshold: Any = None, value: Any = None) -> dict[str, Any]:
@@ -54,6 +47,12 @@ def _phase(name: str, gates: list[dict[str, Any]], observations: dict[str, Any],
         "observations": observations,
         "artifact_refs": refs,
     }
+
+
+def _in_order(*detailed: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phases in the contract's order; one this manifest does not detail passes its required gates."""
+    by_name = {p["name"]: p for p in detailed}
+    return [by_name.get(name) or _phase(name, [_gate(g) for g in REQUIRED_SLO_GATES[name]], {}, []) for name in PHASES]
 
 
 def conforming_manifest() -> dict[str, Any]:
@@ -80,11 +79,11 @@ def conforming_manifest() -> dict[str, Any]:
         "requested_promotion_target": "paper",
         "created_at": STAMP,
         "updated_at": "2026-04-02T09:30:00.218734+00:00",
-        "phase_count": 7,
+        "phase_count": len(PHASES),
         "phase_transitions": [{"from": a, "to": b, "status": "pass"} for a, b in pairwise(PHASES)],
         "status": "pass",
         "observation_summary": {"signal_count": 412, "has_signals": True},
-        "phases": [
+        "phases": _in_order(
             _phase(
                 "gate-evaluation",
                 [
@@ -116,7 +115,7 @@ def conforming_manifest() -> dict[str, Any]:
                 {"rollback_triggered": False, "rollback_incident_evidence_path": ""},
                 list(DRIFT_REFS),
             ),
-        ],
+        ),
         "runtime_governance": governance,
         "rollback_proof": copy.deepcopy(governance),
         "artifact_refs": [*DRIFT_REFS, PATCH],

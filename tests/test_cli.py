@@ -16,6 +16,7 @@ from pytest_torghut_rollout.catalogue import SCHEMA_FILES, render_catalogue, ren
 from pytest_torghut_rollout.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, ProduceCommand, main, parse
 from pytest_torghut_rollout.contract import manifest_schema
 from pytest_torghut_rollout.discovery import discover
+from pytest_torghut_rollout.model import CHECK_REFS
 from pytest_torghut_rollout.paths import PathMapping
 from pytest_torghut_rollout.producer import findings_in_tree
 from pytest_torghut_rollout.rules import REGISTRY
@@ -48,7 +49,7 @@ def test_produce_writes_a_conforming_run_and_lists_it(tmp_path: Path, capsys: py
     manifest = json.loads((tmp_path / out[0]).read_text())
     assert manifest["status"] == "fail"
     assert manifest["rollback_proof"]["status"] == "pass"
-    assert findings_in_tree([tmp_path], opt_ins=("torghut_check_refs",)) == {}
+    assert findings_in_tree([tmp_path], opt_ins=(CHECK_REFS.key,)) == {}
 
 
 def test_the_plugin_passes_a_produced_tree(tmp_path: Path, pytester: pytest.Pytester) -> None:
@@ -111,7 +112,7 @@ def test_flat_layout_and_json_notes(tmp_path: Path) -> None:
     lane, scheduler = (tmp_path / "notes" / f"iteration-{n}.md" for n in (1, 2))
     assert lane.read_text().startswith("# Autonomous lane iteration 1")
     assert json.loads(scheduler.read_text())["phase_manifest_path"] == "rollout/phase-manifest.json"
-    assert findings_in_tree([tmp_path], opt_ins=("torghut_check_refs",)) == {}
+    assert findings_in_tree([tmp_path], opt_ins=(CHECK_REFS.key,)) == {}
 
 
 def test_five_completed_cycles_into_a_flat_root_conform(tmp_path: Path) -> None:
@@ -121,7 +122,7 @@ def test_five_completed_cycles_into_a_flat_root_conform(tmp_path: Path) -> None:
     notes = sorted((tmp_path / "notes").glob("iteration-*.md"), key=lambda p: int(p.stem.split("-")[1]))
     runs = {json.loads(p.read_text())["autonomy_run_id"] for p in notes if p.read_text().startswith("{")}
     assert len(runs) == 5  # five runs, each named by its note; the manifest holds the last
-    assert findings_in_tree([tmp_path], opt_ins=("torghut_check_refs",)) == {}
+    assert findings_in_tree([tmp_path], opt_ins=(CHECK_REFS.key,)) == {}
 
 
 def test_absolute_prefix_writes_production_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,7 +131,7 @@ def test_absolute_prefix_writes_production_paths(tmp_path: Path, capsys: pytest.
     note = (tmp_path / "notes" / "iteration-1.md").read_text()
     assert f"phase_manifest_path: {prefix}/20260402T093000/rollout/phase-manifest.json" in note
     mapping = PathMapping(old=prefix, new=tmp_path)
-    assert findings_in_tree([tmp_path], mappings=[mapping], opt_ins=("torghut_check_refs",)) == {}
+    assert findings_in_tree([tmp_path], mappings=[mapping], opt_ins=(CHECK_REFS.key,)) == {}
     assert main(["produce", "--out", str(tmp_path), "--absolute-prefix", "relative/dir"]) == EXIT_USAGE
     assert "not an absolute path prefix" in capsys.readouterr().err
 
@@ -171,7 +172,7 @@ def test_rules_prints_one_rule_with_its_statement_source_and_check(capsys: pytes
     for name in ("TM012", "tm012", "transition-adjacency", "TM012-transition-adjacency"):
         assert main(["rules", name]) == EXIT_OK
         text = capsys.readouterr().out
-        assert text.startswith("TM012 transition-adjacency: Transitions are the six adjacent canonical pairs\n")
+        assert text.startswith(f"TM012 transition-adjacency: {REGISTRY['TM012'].title}\n")
         assert tm012.statement in text
         assert f"source:      {tm012.source}" in text
         assert "check:       Each transition" in text

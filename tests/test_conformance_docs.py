@@ -103,6 +103,8 @@ def test_rules_import_nothing_from_pytest() -> None:
     names = (
         "model",
         "contract",
+        "contract_data",
+        "wire",
         "waivers",
         "vcs",
         "ledger",

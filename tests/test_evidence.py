@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from pytest_torghut_rollout.cli import main
-from pytest_torghut_rollout.contract import PHASE_ORDER
+from pytest_torghut_rollout.contract import CANARY_PHASE, PHASE_ORDER, phase_index
 from pytest_torghut_rollout.model import printable
 from pytest_torghut_rollout.record_view import governance_html, show_lines
 
@@ -57,11 +57,12 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def break_adjacency(manifest: dict[str, Any]) -> None:
-    """Three TM012 findings: transition 4 skips a phase, transition 5 starts wrong, 6 is missing."""
+    """Three TM012 findings: the transition into paper-canary skips it, the next starts wrong, the last is missing."""
     transitions = manifest["phase_transitions"]
-    transitions[3]["to"] = "runtime-governance"
-    transitions[4]["from"] = "drift-gate"
-    del transitions[5]
+    into = phase_index(CANARY_PHASE) - 1
+    transitions[into]["to"] = PHASE_ORDER[into + 2]
+    transitions[into + 1]["from"] = PHASE_ORDER[into]
+    del transitions[-1]
 
 
 def write_waivers(pytester: pytest.Pytester) -> str:

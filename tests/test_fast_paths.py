@@ -23,7 +23,7 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.contract import SchedulerNote
+from pytest_torghut_rollout.contract import NoteOutcome, SchedulerNote
 from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
 from pytest_torghut_rollout.model import Artifact
 from pytest_torghut_rollout.mutations import Mutation, candidates
@@ -222,7 +222,7 @@ def _manifest(data: dict[str, Any]) -> Artifact:
 
 def _conforming_note() -> dict[str, Any]:
     moment = datetime(2026, 4, 2, 9, 30, tzinfo=UTC)
-    note = build_note(outcome="blocked_no_signal", timestamp=moment, reason="no_signals_in_window", target="paper")
+    note = build_note(outcome=NoteOutcome.BLOCKED, timestamp=moment, reason="no_signals_in_window", target="paper")
     return note_fields(note.model_copy(update={"iteration": 3}))
 
 

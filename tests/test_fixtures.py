@@ -20,6 +20,7 @@ import pytest
 from pytest_torghut_rollout.contract import SKIP_STATUSES
 from pytest_torghut_rollout.discovery import artifact_trees, discover
 from pytest_torghut_rollout.ledger import load_ledger
+from pytest_torghut_rollout.model import CHECK_REFS as CHECK_REFS_SWITCH
 from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
 from pytest_torghut_rollout.paths import PathMapping, Resolver
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
@@ -30,7 +31,7 @@ VALID = FIXTURES / "valid"
 VALID_ABSOLUTE = FIXTURES / "valid-absolute"
 INVALID = FIXTURES / "invalid"
 PRODUCTION_PREFIX = "/tmp/torghut/autonomy"
-CHECK_REFS = "torghut_check_refs"
+CHECK_REFS = CHECK_REFS_SWITCH.key
 CASE_KEYS = frozenset({"description", "rule", "fails", "not_evaluated", "options"})
 CASE_OPTIONS = frozenset({"check_refs", "strict", "notes_ledger", "commit_notes"})
 #: A case's own ledger, given as --torghut-notes-ledger when its options say ``notes_ledger``.

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact
 from pytest_torghut_rollout.items import describe_findings
-from pytest_torghut_rollout.model import Artifact
+from pytest_torghut_rollout.model import CHECK_REFS, Artifact
 from pytest_torghut_rollout.paths import Resolver
 from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifacts
 
@@ -126,7 +126,7 @@ def _read(sample: Path, content: bytes, directory: Path) -> Artifact:
 def _check(artifact: Artifact, directory: Path) -> None:
     assert artifact.error is None or isinstance(artifact.error, str)
     context = CheckContext(resolver=Resolver([directory]))
-    for judged, verdicts in evaluate_artifacts([artifact], context, opt_ins=("torghut_check_refs",)):
+    for judged, verdicts in evaluate_artifacts([artifact], context, opt_ins=(CHECK_REFS.key,)):
         for rule_id, verdict in verdicts.items():
             assert verdict.not_evaluated is None or not verdict.findings
             if verdict.findings:

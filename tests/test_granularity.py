@@ -20,6 +20,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
+from pytest_torghut_rollout.contract import CANARY_PHASE, GATE_PHASE, PHASE_ORDER, SLO_GATE_PREFIX, phase_index
 from pytest_torghut_rollout.model import ArtifactKind
 from pytest_torghut_rollout.rules import REGISTRY
 from pytest_torghut_rollout.simulate import SimulationOptions, simulate
@@ -59,22 +60,23 @@ def artifacts_arg(path: Path) -> str:
 
 
 def break_adjacency(manifest: dict[str, Any]) -> None:
-    """Three TM012 findings: transition 4 skips a phase, transition 5 starts wrong, 6 is missing."""
+    """Three TM012 findings: the transition into paper-canary skips it, the next starts wrong, the last is missing."""
     transitions = manifest["phase_transitions"]
-    transitions[3]["to"] = "runtime-governance"
-    transitions[4]["from"] = "drift-gate"
-    del transitions[5]
+    into = phase_index(CANARY_PHASE) - 1
+    transitions[into]["to"] = PHASE_ORDER[into + 2]
+    transitions[into + 1]["from"] = PHASE_ORDER[into]
+    del transitions[-1]
 
 
 def break_phase_count(manifest: dict[str, Any]) -> None:
     """A phase_count that does not count the phases (TM011's finding, beside TM012's)."""
-    manifest["phase_count"] = 6
+    manifest["phase_count"] = len(manifest["phases"]) - 1
 
 
 def drop_promotion_gates(manifest: dict[str, Any]) -> None:
     """One TM016 (advisory) finding: gate-evaluation lists only its slo_* gates."""
-    gates = manifest["phases"][0]["slo_gates"]
-    manifest["phases"][0]["slo_gates"] = [g for g in gates if g["id"].startswith("slo_")]
+    phase = manifest["phases"][phase_index(GATE_PHASE)]
+    phase["slo_gates"] = [g for g in phase["slo_gates"] if g["id"].startswith(SLO_GATE_PREFIX)]
 
 
 def evidence(pytester: pytest.Pytester, name: str = "evidence.json") -> dict[str, Any]:

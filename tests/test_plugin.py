@@ -20,7 +20,17 @@ import hypothesis  # noqa: F401
 import pytest
 
 import pytest_torghut_rollout
-from pytest_torghut_rollout.model import ArtifactKind
+from pytest_torghut_rollout.contract import (
+    ADJACENT_TRANSITIONS,
+    CANARY_PHASE,
+    DRIFT_EVIDENCE_FILES,
+    GATE_PHASE,
+    PHASE_ORDER,
+    PROOF_PHASE,
+    RUNTIME_PHASE,
+    phase_index,
+)
+from pytest_torghut_rollout.model import CHECK_REFS, ArtifactKind
 from pytest_torghut_rollout.rules import REGISTRY
 
 TreeWriter = Callable[..., Path]
@@ -48,7 +58,7 @@ TREE_PASSED = TREE_ITEMS - UNJUDGED
 
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
 PROD = "/srv/torghut/autonomy"
-DRIFT_FILES = ("drift/drift-action.json", "drift/drift-detection.json", "drift/drift-outcome.json")
+DRIFT_FILES = tuple(sorted(DRIFT_EVIDENCE_FILES))
 
 
 def run(pytester: pytest.Pytester, *args: str | os.PathLike[str], xdist: Sequence[str] = ()) -> pytest.RunResult:
@@ -57,6 +67,12 @@ def run(pytester: pytest.Pytester, *args: str | os.PathLike[str], xdist: Sequenc
         # Each process would import (and assertion-rewrite) hypothesis for its plugin: ~1 s apiece.
         return pytester.runpytest_subprocess("-p", "no:hypothesispytest", *xdist, *args)
     return pytester.runpytest(*args)
+
+
+#: TM012's title, as reports show it (its count follows the contract's phase table).
+ADJACENCY_TITLE = REGISTRY["TM012"].title
+#: Where break_adjacency's missing last transition belongs.
+LAST_TRANSITION = f"/phase_transitions/{len(ADJACENT_TRANSITIONS) - 1}"
 
 
 def artifacts_arg(path: Path) -> str:
@@ -70,17 +86,18 @@ def failed_ids(result: pytest.RunResult) -> list[str]:
 
 
 def break_adjacency(manifest: dict[str, Any]) -> None:
-    """Three TM012 findings: transition 4 skips a phase, transition 5 starts wrong, 6 is missing."""
+    """Three TM012 findings: the transition into paper-canary skips it, the next starts wrong, the last is missing."""
     transitions = manifest["phase_transitions"]
-    transitions[3]["to"] = "runtime-governance"
-    transitions[4]["from"] = "drift-gate"
-    del transitions[5]
+    into = phase_index(CANARY_PHASE) - 1
+    transitions[into]["to"] = PHASE_ORDER[into + 2]
+    transitions[into + 1]["from"] = PHASE_ORDER[into]
+    del transitions[-1]
 
 
 def drop_promotion_gates(manifest: dict[str, Any]) -> None:
     """One TM016 (advisory) finding: gate-evaluation lists only its slo_* gates."""
-    gates = manifest["phases"][0]["slo_gates"]
-    manifest["phases"][0]["slo_gates"] = [g for g in gates if g["id"].startswith("slo_")]
+    phase = manifest["phases"][phase_index(GATE_PHASE)]
+    phase["slo_gates"] = [g for g in phase["slo_gates"] if g["id"].startswith("slo_")]
 
 
 def trigger_rollback(manifest: dict[str, Any]) -> None:
@@ -90,12 +107,12 @@ def trigger_rollback(manifest: dict[str, Any]) -> None:
     for record in (manifest["runtime_governance"], manifest["rollback_proof"]):
         record.update(rollback_triggered=True, artifact_refs=list(refs), rollback_incident_evidence_path=evidence)
     manifest["runtime_governance"]["status"] = "fail"
-    runtime, proof = manifest["phases"][5], manifest["phases"][6]
+    runtime, proof = manifest["phases"][phase_index(RUNTIME_PHASE)], manifest["phases"][phase_index(PROOF_PHASE)]
     runtime.update(status="fail", artifact_refs=list(refs))
     runtime["observations"]["rollback_triggered"] = True
     proof["artifact_refs"] = list(refs)
     proof["observations"].update(rollback_triggered=True, rollback_incident_evidence_path=evidence)
-    manifest["phase_transitions"][4]["status"] = "fail"
+    manifest["phase_transitions"][phase_index(RUNTIME_PHASE) - 1]["status"] = "fail"
     manifest["status"] = "fail"
 
 
@@ -111,7 +128,7 @@ def write_rollback_tree(write_tree: TreeWriter, manifest: dict[str, Any]) -> Pat
 def set_drift_status(manifest: dict[str, Any], state: str) -> None:
     """Write ``state`` as the drift status wherever production writes it."""
     manifest["runtime_governance"]["drift_status"] = state
-    manifest["phases"][5]["observations"]["drift_status"] = state
+    manifest["phases"][phase_index(RUNTIME_PHASE)]["observations"]["drift_status"] = state
 
 
 # -- the plugin is idle without artifacts; options and their ini twins ---------------------------
@@ -164,7 +181,7 @@ def test_help_lists_the_torghut_options_and_ini_keys(pytester: pytest.Pytester) 
         "torghut_min_artifacts",
         "torghut_max_bytes",
         "torghut_strict",
-        "torghut_check_refs",
+        CHECK_REFS.key,
         "torghut_evidence",
         "torghut_waivers",
         "torghut_allow_tracked_notes",
@@ -261,7 +278,7 @@ def test_check_refs_adds_the_opt_in_rule(
         result = pytester.runpytest(artifacts_arg(root))
     else:
         result = pytester.runpytest(artifacts_arg(root), "--torghut-check-refs")
-    assert rules_for("manifest", "torghut_check_refs") == MANIFEST_RULES + 1
+    assert rules_for("manifest", CHECK_REFS.key) == MANIFEST_RULES + 1
     result.assert_outcomes(failed=1, passed=TREE_PASSED, skipped=UNJUDGED)
     assert failed_ids(result) == [f"{MANIFEST_ID}::TM024-artifact-refs-exist"]
     result.stdout.fnmatch_lines(["  at:       /artifact_refs/4", '  found:    "gates/gate-evaluation.json"'])
@@ -506,7 +523,7 @@ def test_violation_prints_the_domain_failure_text(
             "  at:       /phase_transitions/3/to",
             "  expected: \"paper-canary\" (next after 'drift-gate')",
             '  found:    "runtime-governance"',
-            "  rule:     Transitions are the six adjacent canonical pairs ?required?",
+            f"  rule:     {ADJACENCY_TITLE} ?required?",
             "  see:      torghut-rollout rules TM012",
             "  (+2 more findings; run with -v to list all)",
         ],
@@ -523,8 +540,9 @@ def test_violation_prints_the_domain_failure_text(
 def test_one_more_finding_is_counted_in_the_singular(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
 ) -> None:
-    manifest["phase_transitions"][3]["to"] = "runtime-governance"
-    manifest["phase_transitions"][4]["from"] = "drift-gate"
+    into = phase_index(CANARY_PHASE) - 1
+    manifest["phase_transitions"][into]["to"] = PHASE_ORDER[into + 2]
+    manifest["phase_transitions"][into + 1]["from"] = PHASE_ORDER[into]
     root = write_tree(manifest=manifest)
     result = pytester.runpytest(artifacts_arg(root))
     result.stdout.fnmatch_lines(["  (+1 more finding; run with -v to list all)"])
@@ -544,8 +562,8 @@ def test_verbose_lists_every_finding(
             "  at:       /phase_transitions/4/from",
             '  expected: "paper-canary"',
             '  found:    "drift-gate"',
-            "  -- transition 'runtime-governance' -> 'rollback-proof' is missing",
-            "  at:       /phase_transitions/5",
+            f"  -- transition {ADJACENT_TRANSITIONS[-1][0]!r} -> {ADJACENT_TRANSITIONS[-1][1]!r} is missing",
+            f"  at:       {LAST_TRANSITION}",
             "  see:      torghut-rollout rules TM012",
         ]
     )
@@ -736,7 +754,7 @@ def test_junit_xml_carries_the_rule_properties(
     assert [f["pointer"] for f in json.loads(failing["torghut_findings"])] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
-        "/phase_transitions/5",
+        LAST_TRANSITION,
     ]
     assert properties("TM001-top-level-fields")["torghut_outcome"] == "conforms"
     assert json.loads(properties("discovery")["torghut_discovery"]) == {
@@ -930,7 +948,7 @@ def test_html_report_carries_the_evidence_extras(
     extras = {extra["name"]: extra for extra in entry["extras"]}
     # No documentation site is configured: the extra carries the rule itself, not a dead link.
     assert extras["TM012 rule"]["format_type"] == "html"
-    assert "Transitions are the six adjacent canonical pairs" in extras["TM012 rule"]["content"]
+    assert ADJACENCY_TITLE in extras["TM012 rule"]["content"]
     assert "phase_transitions" in extras["TM012 rule"]["content"]
     assert not [e for e in entry["extras"] if e["format_type"] == "url"]
     assert extras["Evidence"]["format_type"] == "json"
@@ -964,7 +982,7 @@ def test_allure_results_carry_the_evidence_and_the_rule_link(
     failing = by_name["TM012-transition-adjacency"]
     assert failing["status"] == "failed"
     assert not failing.get("links")  # no documentation site: the description carries the rule
-    assert "Transitions are the six adjacent canonical pairs" in failing["description"]
+    assert ADJACENCY_TITLE in failing["description"]
     assert {"name": "tag", "value": "torghut_conformance"} in failing["labels"]
     assert evidence(failing)["outcome"] == "violation"
     assert len(evidence(failing)["findings"]) == 3
@@ -1001,7 +1019,7 @@ def test_allure_results_are_labelled_unique_and_describe_the_run(
     one = labels(next(r for r in tm012 if r["parameters"][0]["value"] == repr(MANIFEST_ID)))
     assert one["epic"] == ["torghut rollout contract v6-06"]
     assert one["feature"] == ["manifest"]
-    assert one["story"] == ["TM012 Transitions are the six adjacent canonical pairs"]
+    assert one["story"] == [f"TM012 {ADJACENCY_TITLE}"]
     assert one["suite"] == ["run1"]
     assert one["severity"] == ["critical"]
     canary = labels(next(r for r in checks if r["name"] == "TM018-paper-canary-outcome"))
@@ -1473,7 +1491,7 @@ def test_waived_failure_keeps_its_findings_in_the_evidence(
     assert [f["pointer"] for f in waived["findings"]] == [
         "/phase_transitions/3/to",
         "/phase_transitions/4/from",
-        "/phase_transitions/5",
+        LAST_TRANSITION,
     ]
 
 

@@ -28,6 +28,7 @@ import pytest
 from pytest_torghut_rollout import __version__
 from pytest_torghut_rollout.allure_report import categories
 from pytest_torghut_rollout.contract import CONTRACT
+from pytest_torghut_rollout.rules import REGISTRY
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page, Route
@@ -39,7 +40,7 @@ FIXTURES = REPO / "fixtures"
 VIOLATING = "violating <img id=injected src=x onerror=document.title='pwned'>"
 FAILING_ID = f"{VIOLATING}/rollout/phase-manifest.json::TM012-transition-adjacency"
 PASSING_ID = "conforming/rollout/phase-manifest.json::TM012-transition-adjacency"
-RULE_TEXT = "Transitions are the six adjacent canonical pairs"
+RULE_TEXT = REGISTRY["TM012"].title
 FINDING = "transition 4 does not join adjacent phases"
 #: A finding the failure text leaves out ("+3 more findings"): only the evidence shows it.
 OTHER_FINDING = "transition 5 does not join adjacent phases"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pytest_torghut_rollout.contract import PhaseManifest, SchedulerNote
 from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
-from pytest_torghut_rollout.model import ARTIFACT_KINDS
+from pytest_torghut_rollout.model import ARTIFACT_KINDS, CHECK_REFS
 from pytest_torghut_rollout.mutations import HISTORY_RULES, MUTATIONS, Mutation, by_kind, candidates, killed_rules
 from pytest_torghut_rollout.paths import PathMapping, Resolver
 from pytest_torghut_rollout.producer import (
@@ -72,7 +72,7 @@ def test_every_producer_tree_has_zero_findings_even_with_strict_refs(scenario: S
     with tempfile.TemporaryDirectory() as tmp:
         result = write_scenario(scenario, Path(tmp))
         assert result.warnings == ()
-        assert _failing(Path(tmp), scenario, ("torghut_check_refs",)) == set()
+        assert _failing(Path(tmp), scenario, (CHECK_REFS.key,)) == set()
 
 
 @pytest.mark.slow
@@ -114,7 +114,7 @@ def test_mutations_kill_every_rule_of_the_registry(tmp_path: Path, capsys: pytes
     base = tmp_path / "base"
     scenario = _base_scenario()
     write_scenario(scenario, base)
-    assert _failing(base, scenario, ("torghut_check_refs",)) == set()
+    assert _failing(base, scenario, (CHECK_REFS.key,)) == set()
     killed: set[str] = set()
     wrong: list[str] = []
     for mutation in MUTATIONS:

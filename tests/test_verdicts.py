@@ -177,7 +177,7 @@ def test_a_lane_notes_manifest_symlinked_out_of_the_tree_is_never_read(pytester:
 
 def test_a_status_that_is_a_list_fails_its_rule_instead_of_raising() -> None:
     manifest = json.loads((FIXTURES / "valid" / "flat" / "rollout" / "phase-manifest.json").read_text("utf-8"))
-    manifest["phase_transitions"][5]["status"] = []
+    manifest["phase_transitions"][-1]["status"] = []
     artifact = manifest_artifact(manifest, path=Path("/x/rollout/phase-manifest.json"), root=Path("/x"), display="m")
     verdicts = evaluate_artifact(artifact, CheckContext(resolver=Resolver([Path("/x")])))
     assert {rule_id for rule_id, v in verdicts.items() if v.findings} == {"TM013"}

@@ -15,7 +15,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from ..contract import DRIFT_EVIDENCE_FILES, ExecutionContext, NoteOutcome, PhaseStatus, SloGate
+from ..contract import (
+    DEFAULT_UNHEALTHY_DRIFT_STATES,
+    DRIFT_EVIDENCE_FILES,
+    GATE_PHASE,
+    PATCH_PATH,
+    ExecutionContext,
+    NoteOutcome,
+    PhaseStatus,
+    SloGate,
+)
 from ..model import Severity
 from ..rules import REGISTRY
 from .checking import ContractViolationError, RuleFinding
@@ -36,15 +45,15 @@ from .storage import write_atomic
 
 Layout = Literal["nested", "flat"]
 LAYOUTS: tuple[Layout, ...] = ("nested", "flat")
-PATCH = "paper-candidate/strategy-configmap-patch.yaml"
+PATCH = PATCH_PATH
 PROMOTION_GATES = ("gate0_data_integrity", "gate2_risk_capacity", "gate6_profitability_evidence")
 REASONS: dict[str, str] = {
-    "lane_completed": "completed",
-    "lane_execution_failed": "lane_execution_failed",
-    "blocked_no_signal": "no_signals_in_window",
+    NoteOutcome.COMPLETED: "completed",
+    NoteOutcome.FAILED: "lane_execution_failed",
+    NoteOutcome.BLOCKED: "no_signals_in_window",
 }
 _STAGE_REFS: dict[str, tuple[str, ...]] = {
-    "gate-evaluation": ("gates/gate-evaluation.json", "gates/promotion-evidence-gate.json"),
+    GATE_PHASE: ("gates/gate-evaluation.json", "gates/promotion-evidence-gate.json"),
     "promotion-prerequisites": ("research/candidate-spec.json", "backtest/evaluation-report.json"),
     "rollback-readiness": ("gates/rollback-readiness.json",),
     "drift-gate": DRIFT_EVIDENCE_FILES,
@@ -59,7 +68,7 @@ class CycleSpec:
     """The scheduler's clock at the start of the cycle (names the run directory)."""
     run_id: str
     candidate_id: str
-    outcome: NoteOutcome = "lane_completed"
+    outcome: NoteOutcome = NoteOutcome.COMPLETED
     target: Literal["paper", "live"] = "paper"
     trace_id: str | None = None
     repository: str = "proompteng/lab"
@@ -97,17 +106,18 @@ def _json(path: Path, data: Any) -> None:
 def _write_evidence(run: RunPaths, spec: CycleSpec) -> None:
     d, target = run.run_dir, spec.target
     statuses = {name: spec.stage_statuses.get(name, "pass") for name in LANE_PHASES}
-    gates = [{"id": g, "status": statuses["gate-evaluation"]} for g in PROMOTION_GATES]
+    gates = [{"id": g, "status": statuses[GATE_PHASE]} for g in PROMOTION_GATES]
     _json(d / "gates/gate-evaluation.json", {"run_id": spec.run_id, "gates": gates, "recommended_mode": target})
-    _json(d / "gates/promotion-evidence-gate.json", {"run_id": spec.run_id, "status": statuses["gate-evaluation"]})
+    _json(d / "gates/promotion-evidence-gate.json", {"run_id": spec.run_id, "status": statuses[GATE_PHASE]})
     _json(d / "gates/rollback-readiness.json", {"missing_checks": [], "status": statuses["rollback-readiness"]})
     _json(d / "research/candidate-spec.json", {"candidate_id": spec.candidate_id, "run_id": spec.run_id})
     _json(d / "backtest/evaluation-report.json", {"decision_count": spec.decision_count, "run_id": spec.run_id})
-    drifted = spec.drift_status in ("drift_detected", "unhealthy")
+    drifted = spec.drift_status in DEFAULT_UNHEALTHY_DRIFT_STATES
     action = "rollback" if spec.rollback_triggered else "none"
-    _json(d / "drift/drift-detection.json", {"drift_detected": drifted, "run_id": spec.run_id})
-    _json(d / "drift/drift-action.json", {"action_type": action, "triggered": spec.rollback_triggered})
-    _json(d / "drift/drift-outcome.json", {"drift_status": spec.drift_status, "run_id": spec.run_id})
+    detection, action_file, outcome = DRIFT_EVIDENCE_FILES
+    _json(d / detection, {"drift_detected": drifted, "run_id": spec.run_id})
+    _json(d / action_file, {"action_type": action, "triggered": spec.rollback_triggered})
+    _json(d / outcome, {"drift_status": spec.drift_status, "run_id": spec.run_id})
     if spec.patch:
         patch = (
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: torghut-strategy-config\n"
@@ -122,11 +132,10 @@ def lane_result(spec: CycleSpec, run: RunPaths) -> LaneResult:
     stages = {
         name: StageOutcome(
             status=statuses[name],
-            gates=tuple(SloGate(id=g, status=statuses[name]) for g in PROMOTION_GATES)
-            if name == "gate-evaluation"
-            else (),
-            artifact_refs=_STAGE_REFS[name] + ((PATCH,) if name == "promotion-prerequisites" and spec.patch else ()),
-            observations={"recommended_mode": spec.target} if name == "gate-evaluation" else {},
+            gates=tuple(SloGate(id=g, status=statuses[name]) for g in PROMOTION_GATES) if name == GATE_PHASE else (),
+            artifact_refs=_STAGE_REFS.get(name, ())
+            + ((PATCH,) if name == "promotion-prerequisites" and spec.patch else ()),
+            observations={"recommended_mode": spec.target} if name == GATE_PHASE else {},
         )
         for name in LANE_PHASES
     }
@@ -167,13 +176,13 @@ def drift_evaluation(spec: CycleSpec, run: RunPaths) -> DriftEvaluation:
 
 
 def _throughput(spec: CycleSpec) -> dict[str, Any]:
-    blocked = spec.outcome == "blocked_no_signal"
+    blocked = spec.outcome == NoteOutcome.BLOCKED
     return {
         "signal_count": 0 if blocked else spec.signal_count,
         "decision_count": 0 if blocked else spec.decision_count,
         "trade_count": 0 if blocked else spec.trade_count,
         "no_signal_window": blocked,
-        "no_signal_reason": REASONS["blocked_no_signal"] if blocked else None,
+        "no_signal_reason": REASONS[NoteOutcome.BLOCKED] if blocked else None,
     }
 
 
@@ -219,7 +228,7 @@ def run_cycle(
     run = tree.nested_run(stamp(spec.timestamp)) if layout == "nested" else tree.flat_run()
     manifest_ref = evidence_ref = None
     status = "fail"
-    if spec.outcome == "lane_completed":
+    if spec.outcome == NoteOutcome.COMPLETED:
         _refuse_replacing_another_run(run, spec)
         lane = lane_result(spec, run)
         _write_evidence(run, spec)
@@ -244,7 +253,7 @@ def run_cycle(
         manifest_ref = tree.ref(run.manifest_path, base=tree.root)
         if evaluation.evidence_path is not None:
             evidence_ref = tree.ref(run.run_dir / evaluation.evidence_path, base=tree.root)
-    completed = spec.outcome == "lane_completed"
+    completed = spec.outcome == NoteOutcome.COMPLETED
     note = build_note(
         outcome=spec.outcome,
         timestamp=spec.timestamp,
@@ -259,7 +268,7 @@ def run_cycle(
         emergency_stop_active=completed and spec.rollback_triggered,
         throughput=_throughput(spec),
         metrics={"drift_status": spec.drift_status if completed else "unknown"},
-        error=spec.error if spec.outcome == "lane_execution_failed" else None,
+        error=spec.error if spec.outcome == NoteOutcome.FAILED else None,
         promotion_action="promote" if status == "pass" else "hold",
         promotion_eligible=status == "pass",
         recommender=spec.target,

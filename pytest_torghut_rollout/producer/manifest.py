@@ -17,11 +17,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..contract import (
+    CANARY_GATE,
+    CANARY_PHASE,
+    DECISION_GATE,
     EVIDENCE_PATH_KEYS,
+    GATE_PHASE,
+    LANE_STAGE_PHASES,
     MANIFEST_SCHEMA_VERSION,
     NON_FAILING_STATUSES,
     PHASE_ORDER,
+    PHASES,
+    PROOF_GATE,
+    PROOF_PHASE,
     REQUIRED_SLO_GATES,
+    RUNTIME_GATE,
+    RUNTIME_PHASE,
+    SCHEDULER_PHASES,
+    SIGNAL_GATE,
     SKIP_STATUSES,
     SLO_CONTRACT_VERSION,
     ExecutionContext,
@@ -29,6 +41,7 @@ from ..contract import (
     PhaseManifest,
     PhaseStatus,
     SloGate,
+    Writer,
 )
 from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .checking import WriteResult, check_manifest_data
@@ -36,9 +49,10 @@ from .jsontext import dumps_indented
 from .layout import RunPaths
 from .storage import write_atomic
 
-#: The phases the autonomy lane evaluates itself; the producer derives the other three.
-LANE_PHASES: tuple[str, ...] = PHASE_ORDER[:4]
-GOVERNED_PHASES: tuple[str, ...] = ("runtime-governance", "rollback-proof")
+#: The phases the autonomy lane evaluates itself; the producer derives the others (contract data).
+LANE_PHASES: tuple[str, ...] = LANE_STAGE_PHASES
+#: The phases the scheduler (re)writes after drift policy evaluation.
+GOVERNED_PHASES: tuple[str, ...] = SCHEDULER_PHASES
 #: The drift state the lane records before the scheduler has evaluated drift (healthy).
 PENDING_DRIFT = "queued"
 
@@ -71,7 +85,7 @@ class LaneResult:
     min_signals: int = 1
     min_decisions: int = 1
     stages: Mapping[str, StageOutcome] = field(default_factory=dict)
-    """Outcomes of the four lane phases by name; a missing stage passed with no details."""
+    """Outcomes of the lane phases (``LANE_PHASES``) by name; a missing stage passed with no details."""
     patch_path: str | None = None
     """The paper strategy patch, relative to the run directory; None when none was produced."""
     artifact_refs: tuple[str, ...] = ()
@@ -125,10 +139,10 @@ def _lane_phase(name: str, lane: LaneResult, paths: RunPaths) -> Phase:
     stage = lane.stages.get(name, StageOutcome())
     gates = list(stage.gates)
     declared = {g.id for g in gates}
-    if name == "gate-evaluation":
+    if name == GATE_PHASE:
         counts = (
-            ("slo_signal_count_minimum", lane.min_signals, lane.signal_count),
-            ("slo_decision_count_minimum", lane.min_decisions, lane.decision_count),
+            (SIGNAL_GATE, lane.min_signals, lane.signal_count),
+            (DECISION_GATE, lane.min_decisions, lane.decision_count),
         )
         gates += [_gate(i, "pass" if v >= t else "fail", t, v) for i, t, v in counts if i not in declared]
     gates += [_gate(i, _gate_status(stage.status)) for i in REQUIRED_SLO_GATES[name] if i not in {g.id for g in gates}]
@@ -137,7 +151,7 @@ def _lane_phase(name: str, lane: LaneResult, paths: RunPaths) -> Phase:
     failing_gate = any(g.id in required and g.status == "fail" for g in gates)
     status = "fail" if failing_gate else stage.status
     observations = dict(stage.observations)
-    if name == "gate-evaluation":
+    if name == GATE_PHASE:
         observations.setdefault(
             "throughput",
             {"signal_count": lane.signal_count, "decision_count": lane.decision_count, "trade_count": lane.trade_count},
@@ -154,13 +168,13 @@ def _lane_phase(name: str, lane: LaneResult, paths: RunPaths) -> Phase:
 
 
 def _paper_canary(lane: LaneResult, paths: RunPaths) -> Phase:
-    gate = "slo_paper_canary_patch_present"
+    gate = CANARY_GATE
     threshold = f"patch exists for {lane.target} target"
     if lane.patch_path:
         ref = paths.ref(lane.patch_path)
         observations = {"target": lane.target, "patch_path": ref}
         return _phase(
-            "paper-canary",
+            CANARY_PHASE,
             "pass",
             lane.timestamp,
             [_gate(gate, "pass", threshold, ref)],
@@ -170,7 +184,7 @@ def _paper_canary(lane: LaneResult, paths: RunPaths) -> Phase:
     # The contract: paper target without a patch fails, live target without one skips.
     status = "fail" if lane.target == "paper" else "skip"
     return _phase(
-        "paper-canary",
+        CANARY_PHASE,
         status,
         lane.timestamp,
         [_gate(gate, status, threshold, False)],
@@ -181,7 +195,11 @@ def _paper_canary(lane: LaneResult, paths: RunPaths) -> Phase:
 
 def build_manifest(lane: LaneResult, paths: RunPaths, *, evaluation: DriftEvaluation | None = None) -> PhaseManifest:
     """Build the run's manifest; without ``evaluation``, runtime governance is still pending."""
-    phases = [_lane_phase(name, lane, paths) for name in LANE_PHASES] + [_paper_canary(lane, paths)]
+    phases = [
+        _paper_canary(lane, paths) if spec.name == CANARY_PHASE else _lane_phase(spec.name, lane, paths)
+        for spec in PHASES
+        if spec.writer is Writer.LANE
+    ]
     summary = {
         "signal_count": lane.signal_count,
         "decision_count": lane.decision_count,
@@ -213,16 +231,22 @@ def build_manifest(lane: LaneResult, paths: RunPaths, *, evaluation: DriftEvalua
     return update_manifest(draft, evaluation or pending, paths)
 
 
+def _scheduled(name: str, ev: DriftEvaluation) -> Phase:
+    """A scheduler phase no contract rule derives: its required gates take the evaluation's verdict."""
+    status = "fail" if ev.rollback_triggered or ev.unhealthy else "pass"
+    return _phase(name, status, ev.timestamp, [_gate(i, status) for i in REQUIRED_SLO_GATES[name]])
+
+
 def _governed(manifest: PhaseManifest, ev: DriftEvaluation, paths: RunPaths) -> tuple[Phase, Phase, dict[str, Any]]:
     target = manifest.requested_promotion_target
     triggered = ev.rollback_triggered
     drift_refs = [paths.ref(r) for r in ev.artifact_refs]
     runtime_status = "fail" if triggered or ev.unhealthy else "pass"
     runtime = _phase(
-        "runtime-governance",
+        RUNTIME_PHASE,
         runtime_status,
         ev.timestamp,
-        [_gate("slo_runtime_rollback_not_triggered", "fail" if triggered else "pass", False, triggered)],
+        [_gate(RUNTIME_GATE, "fail" if triggered else "pass", False, triggered)],
         observations={
             "requested_promotion_target": target,
             "drift_status": ev.drift_status,
@@ -241,10 +265,10 @@ def _governed(manifest: PhaseManifest, ev: DriftEvaluation, paths: RunPaths) -> 
     if evidence is not None:
         proof_observations["rollback_incident_evidence_path"] = evidence
     proof = _phase(
-        "rollback-proof",
+        PROOF_PHASE,
         proof_status,
         ev.timestamp,
-        [_gate("slo_rollback_evidence_required_when_triggered", proof_status, True, exists if triggered else False)],
+        [_gate(PROOF_GATE, proof_status, True, exists if triggered else False)],
         observations=proof_observations,
         artifact_refs=drift_refs + ([evidence] if exists and evidence else []),
         reasons=list(ev.reasons),
@@ -269,9 +293,11 @@ def _record(old: Any, new: Mapping[str, Any], status: str, refs: list[str]) -> d
 def update_manifest(manifest: PhaseManifest, evaluation: DriftEvaluation, paths: RunPaths) -> PhaseManifest:
     """Apply the scheduler's drift evaluation: (re)place the two governed phases, recompute the rest."""
     runtime, proof, record = _governed(manifest, evaluation, paths)
+    derived = {runtime.name: runtime, proof.name: proof}
+    governed = [derived.get(name) or _scheduled(name, evaluation) for name in GOVERNED_PHASES]
     old = {p.name: p for p in manifest.phases if p.name in GOVERNED_PHASES}
     phases: list[Phase] = []
-    for phase in [p for p in manifest.phases if p.name not in GOVERNED_PHASES] + [runtime, proof]:
+    for phase in [p for p in manifest.phases if p.name not in GOVERNED_PHASES] + governed:
         previous = old.get(phase.name) if phase.name in GOVERNED_PHASES else None
         if previous is not None and previous.model_extra:
             merged = {**previous.model_extra, **phase.model_dump(by_alias=True)}

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
-from ..contract import NoteOutcome, SchedulerNote
+from ..contract import NoteOutcome, SchedulerNote, note_name
 from ..schema import fast_paths_enabled
 from .checking import RuleFinding, WriteResult, check_note_text
 from .layout import ArtifactTree
@@ -54,13 +54,13 @@ def build_note(
     recommender: str | None = None,
 ) -> SchedulerNote:
     """Build a scheduler note; the manifest and evidence paths exist only for a completed lane."""
-    completed = outcome == "lane_completed"
+    completed = outcome == NoteOutcome.COMPLETED
     if completed and not manifest_path:
         raise ValueError("a lane_completed note must name its phase manifest")
     return SchedulerNote.model_validate(
         {
             "iteration": None,
-            "status": outcome,
+            "status": str(outcome),
             "timestamp": timestamp,
             "reason": reason,
             "promotion_target": target,
@@ -149,7 +149,7 @@ def write_note(
 
     def render(n: int) -> bytes:
         text = render_note(note.model_copy(update={"iteration": n}), fmt)
-        warnings[:] = check_note_text(text, notes_dir / f"iteration-{n}.md", tree, number=n, opt_ins=opt_ins)
+        warnings[:] = check_note_text(text, notes_dir / note_name(n), tree, number=n, opt_ins=opt_ins)
         return text.encode("utf-8")
 
     _, path = append_numbered(notes_dir, render)
@@ -205,7 +205,7 @@ def write_lane_note(
         text = render_lane_note(
             n, run_id=run_id, candidate_id=candidate_id, repository=repository, base=base, head=head, stages=stages
         )
-        warnings[:] = check_note_text(text, notes_dir / f"iteration-{n}.md", tree, number=n)
+        warnings[:] = check_note_text(text, notes_dir / note_name(n), tree, number=n)
         return text.encode("utf-8")
 
     _, path = append_numbered(notes_dir, render)

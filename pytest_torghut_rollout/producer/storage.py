@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+from ..contract_data import NOTE_PREFIX, NOTE_SUFFIX, note_name
+
 CHUNK = 64 * 1024
 
 
@@ -41,7 +43,7 @@ def _read_umask() -> int:
 #: files 0600 whatever the umask, which would hide manifests from the readers of a shared tree.
 FILE_MODE = 0o666 & ~_read_umask()
 #: The name pattern of numbered files; ``n`` counts even when written with leading zeros.
-NUMBERED = re.compile(r"iteration-([0-9]+)\.md")
+NUMBERED = re.compile(rf"{re.escape(NOTE_PREFIX)}([0-9]+){re.escape(NOTE_SUFFIX)}")
 
 
 #: Inside ``scratch_writes()``: the highest number claimed in each series by this block.
@@ -194,7 +196,7 @@ def append_numbered(directory: Path, render: Callable[[int], bytes], *, attempts
     for _ in range(attempts):
         n = guess + 1 if guess is not None else highest_number(directory) + 1
         guess = None
-        path = directory / f"iteration-{n}.md"
+        path = directory / note_name(n)
         if create_exclusive(path, render(n)):
             if claimed is not None:
                 claimed[directory] = n

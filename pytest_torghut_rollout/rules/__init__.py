@@ -1,11 +1,25 @@
-"""The rule registry: every contract statement as a small declarative, pytest-free rule."""
+"""The rule registry: every contract statement as a small declarative, pytest-free rule.
+
+One module per contiguous range of rule ids, so an id tells where its rule lives:
+
+========================  ===============================================================
+``rules/manifest.py``     TM001-TM011: fields, versions, phase order and count, phase fields
+``rules/phases.py``       TM012-TM017: transitions, the failure policy, SLO gates
+``rules/governance.py``   TM018-TM024: paper canary, governance records, rollback proof, refs
+``rules/notes.py``        TN001-TN010: each per-iteration note
+``rules/series.py``       TN020-TN023: a notes series (names, numbering, git, the ledger)
+========================  ===============================================================
+
+``base`` holds the rule type and registry, ``manifest_data`` the defensive readers the
+manifest rules share, ``ownership`` the proof that every structural error has one owner.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
 from ..model import Artifact, Finding
-from . import governance, manifest, notes, phases  # noqa: F401 - importing registers the rules
+from . import governance, manifest, notes, phases, series  # noqa: F401 - importing registers the rules
 from .base import REGISTRY, CheckContext, DuplicateRuleError, NotEvaluated, Registry, Rule, Verdict, rule
 
 __all__ = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 from ..layout import DEFAULT_MAX_BYTES
 from ..ledger import Ledger
-from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, OPT_INS, Artifact, ArtifactKind, Finding, SchemaIssue, Severity
+from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, OPT_INS, Artifact, ArtifactKind, Finding, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
 from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
@@ -187,11 +188,26 @@ class Rule:
     needs: tuple[str, ...] = ()
     """JSON Pointer patterns (``/phases/*/status``) of what the rule reads. A structural
     error at one of them that another rule owns leaves this rule not evaluated."""
+    owns: tuple[str, ...] = ()
+    """The structural (JSON Schema) errors this rule reports, as claims: a JSON Pointer pattern
+    (``/phases/*/status``, ``/execution_context/**``; any keyword) or ``keyword|keyword:pattern``
+    (``format:/**``). Every error the schemas can raise has exactly one owner (``ownership``)."""
+    defined_at: tuple[str, int] = ("", 0)
+    """Where the rule is declared: module name and line."""
 
     @property
     def name(self) -> str:
         """``TM003-transition-adjacency``: the rule's part of a test id."""
         return f"{self.id}-{self.slug}"
+
+    @property
+    def location(self) -> str:
+        """``pytest_torghut_rollout.rules.manifest:37``: where the rule is declared."""
+        return f"{self.defined_at[0]}:{self.defined_at[1]}"
+
+    def owns_issue(self, keyword: str, where: str) -> bool:
+        """Whether one of this rule's claims covers a structural error ``keyword`` at ``where``."""
+        return any(claim_matches(claim, keyword, where) for claim in self.owns)
 
     @property
     def anchor(self) -> str:
@@ -264,9 +280,6 @@ UNREADABLE_OWNER: dict[str, str] = {
     "unrecognised-note": "TN001",
 }
 
-#: How structural errors are assigned to rules, per artifact kind (set by the rule modules).
-SCHEMA_ROUTES: dict[str, SchemaRoutes] = {}
-
 
 def schema_findings(artifact: Artifact, rule_id: str) -> Iterator[Finding]:
     """Findings for the structural errors of ``artifact`` that ``rule_id`` owns."""
@@ -275,15 +288,30 @@ def schema_findings(artifact: Artifact, rule_id: str) -> Iterator[Finding]:
             yield Finding(pointer=issue.pointer, message=issue.message, expected=issue.expected, found=issue.found)
 
 
+def owned_schema_errors(rule_id: str) -> CheckFn:
+    """A check function reporting only the structural errors ``rule_id`` owns."""
+
+    def check(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
+        return schema_findings(artifact, rule_id)
+
+    check.__doc__ = "Validate against the contract's JSON Schema; report the errors this rule owns."
+    return check
+
+
 def schema_owners(artifact: Artifact) -> tuple[str, ...]:
-    """The owning rule id of each of ``artifact.schema_issues``, routed once per artifact."""
+    """The owning rule id of each of ``artifact.schema_issues``, found once per artifact."""
     cached = artifact.memo.get("schema_owners")
     if cached is None:
-        routes = SCHEMA_ROUTES.get(artifact.kind)
-        cached = tuple(routes.route(i) if routes else "" for i in artifact.schema_issues)
+        cached = tuple(REGISTRY.owner(artifact.kind, i.keyword, i.pointer) for i in artifact.schema_issues)
         artifact.memo["schema_owners"] = cached
     owners: tuple[str, ...] = cached
     return owners
+
+
+def claim_matches(claim: str, keyword: str, where: str) -> bool:
+    """Whether ``claim`` (``pattern`` or ``kw|kw:pattern``) covers ``keyword`` at ``where``."""
+    keywords, pattern = ("*", claim) if claim == "" or claim.startswith("/") else claim.split(":", 1)
+    return (keywords == "*" or keyword in keywords.split("|")) and glob_match(pattern, where)
 
 
 class Registry:
@@ -300,6 +328,15 @@ class Registry:
             raise ValueError(f"rule slug {rule.slug!r} must be lowercase words joined by '-'")
         if rule.opt_in is not None and rule.opt_in not in OPT_INS:
             raise ValueError(f"rule {rule.name} is enabled by an unknown switch {rule.opt_in!r}")
+        if rule.owns and rule.opt_in is not None:
+            raise ValueError(
+                f"rule {rule.name} is opt-in, so it cannot own structural errors (they would go unreported)"
+            )
+        for claim in rule.owns:
+            if not (claim == "" or claim.startswith("/") or re.fullmatch(r"[A-Za-z]+(\|[A-Za-z]+)*:(/.*)?", claim)):
+                raise ValueError(
+                    f"rule {rule.name} claims {claim!r}: expected '/pointer/pattern' or 'keyword:/pattern'"
+                )
         for other in self._rules.values():
             if rule.id == other.id or rule.slug == other.slug:
                 raise DuplicateRuleError(f"rule {rule.name} reuses the id or slug of {other.name}")
@@ -317,6 +354,23 @@ class Registry:
 
     def __contains__(self, rule_id: object) -> bool:
         return rule_id in self._rules
+
+    def owners(self, kind: str, keyword: str, where: str) -> list[str]:
+        """Every rule of ``kind`` whose claims cover a structural error ``keyword`` at ``where``."""
+        return [r.id for r in self if kind in r.applies_to and r.owns_issue(keyword, where)]
+
+    def owner(self, kind: str, keyword: str, where: str) -> str:
+        """The one rule that reports a structural error ``keyword`` at ``where``.
+
+        ``ownership.check_ownership`` proves over the generated schemas that every error they
+        can raise has exactly one owner; an error outside them (never expected) goes to the
+        owner of the document itself, so that it still fails the artifact.
+        """
+        owners = self.owners(kind, keyword, where)
+        if len(owners) == 1:
+            return owners[0]
+        fallback = self.owners(kind, "type", "")
+        return (owners or fallback or [UNREADABLE_OWNER.get(kind, "")])[0]
 
     def for_kind(self, kind: ArtifactKind, *, opt_ins: Iterable[str] = ()) -> list[Rule]:
         """Rules that apply to ``kind``, the opt-in ones only when enabled."""
@@ -338,9 +392,12 @@ def rule(
     severity: Severity = Severity.REQUIRED,
     opt_in: str | None = None,
     needs: Sequence[str] = (),
+    owns: Sequence[str] = (),
     registry: Registry = REGISTRY,
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register the decorated check function as a rule."""
+    """Register the decorated check function as a rule (declared where ``rule(...)`` is called)."""
+    caller = sys._getframe(1)
+    defined_at = (str(caller.f_globals.get("__name__", "")), caller.f_lineno)
 
     def register(check: CheckFn) -> CheckFn:
         registry.add(
@@ -355,43 +412,13 @@ def rule(
                 check=check,
                 opt_in=opt_in,
                 needs=tuple(needs),
+                owns=tuple(owns),
+                defined_at=defined_at,
             )
         )
         return check
 
     return register
-
-
-@dataclass(frozen=True)
-class SchemaRoutes:
-    """Assigns each JSON Schema issue of an artifact kind to exactly one rule.
-
-    ``routes`` are ``(keyword, pointer pattern, rule id)``, first match wins; ``*`` as the
-    keyword matches any; issues nothing matches go to ``default``.
-    """
-
-    routes: tuple[tuple[str, str, str], ...]
-    default: str
-
-    def route(self, issue: SchemaIssue) -> str:
-        """The rule id that owns ``issue``."""
-        for keyword, pattern, rule_id in self.routes:
-            if keyword in ("*", issue.keyword) and glob_match(pattern, issue.pointer):
-                return rule_id
-        return self.default
-
-    def findings(self, artifact: Artifact, rule_id: str) -> Iterator[Finding]:
-        """Findings for the schema issues routed to ``rule_id``."""
-        return schema_findings(artifact, rule_id)
-
-    def check(self, rule_id: str) -> CheckFn:
-        """A check function reporting only the schema issues routed to ``rule_id``."""
-
-        def check(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-            return self.findings(artifact, rule_id)
-
-        check.__doc__ = "Validate against the contract's JSON Schema; report the errors this rule owns."
-        return check
 
 
 def glob_match(pattern: str, where: str) -> bool:

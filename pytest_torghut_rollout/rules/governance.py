@@ -1,4 +1,4 @@
-"""Manifest rules on the paper canary, runtime governance, rollback proof and references."""
+"""TM018-TM024: manifest rules on the paper canary, governance records, rollback proof and references."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..contract import (
+    CANARY_GATE,
+    CANARY_PHASE,
     DRIFT_EVIDENCE_FILES,
+    PROOF_PHASE,
+    RUNTIME_PHASE,
     SKIP_STATUSES,
 )
 from ..model import CHECK_REFS, Artifact, Finding, pointer, show
-from .base import CheckContext, rule
+from .base import CheckContext, owned_schema_errors, rule
 from .manifest_data import (
     CANARY,
     GATES,
@@ -40,7 +44,7 @@ CANARY_READS: tuple[str, ...] = (*GATES, "/phases/*/observations", "/phases/*/ar
 def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
     """(patch produced?, the patch path if one is named) from the paper-canary phase only."""
     path = as_dict(phase.get("observations")).get("patch_path")
-    gate = next((g for g in gates_of(phase) if g.get("id") == "slo_paper_canary_patch_present"), {})
+    gate = next((g for g in gates_of(phase) if g.get("id") == CANARY_GATE), {})
     value = gate.get("value")
     named = path if nonempty(path) else value if nonempty(value) else None
     refs = phase.get("artifact_refs")
@@ -67,7 +71,7 @@ def _patch(phase: dict[str, Any]) -> tuple[bool, str | None]:
 def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Without a patch the canary's status follows the target."""
     target = artifact.data.get("requested_promotion_target")
-    i, phase = required_phase(artifact.data, "paper-canary")
+    i, phase = required_phase(artifact.data, CANARY_PHASE)
     produced, _ = _patch(phase)
     if produced:
         return
@@ -100,7 +104,7 @@ def check_paper_canary_outcome(artifact: Artifact, context: CheckContext) -> Ite
 )
 def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The named patch path is among the phase's own references."""
-    i, phase = required_phase(artifact.data, "paper-canary")
+    i, phase = required_phase(artifact.data, CANARY_PHASE)
     produced, named = _patch(phase)
     refs: list[Any] = phase["artifact_refs"] if isinstance(phase.get("artifact_refs"), list) else []
     normalised = {os.path.normpath(r) for r in refs if isinstance(r, str)}
@@ -136,7 +140,7 @@ def check_paper_canary_patch_ref(artifact: Artifact, context: CheckContext) -> I
 )
 def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The runtime-governance phase must fail on a trigger or unhealthy drift."""
-    i, phase = required_phase(artifact.data, "runtime-governance")
+    i, phase = required_phase(artifact.data, RUNTIME_PHASE)
     trigger = rollback_trigger(artifact.data)
     drift = unhealthy_drift(artifact.data, context.unhealthy_drift_states)
     if phase.get("status") == "fail" or (trigger is None and drift is None):
@@ -164,7 +168,7 @@ def check_runtime_governance_outcome(artifact: Artifact, context: CheckContext) 
 )
 def check_rollback_proof_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Judge rollback-proof's status against the trigger and the evidence on disk."""
-    i, phase = required_phase(artifact.data, "rollback-proof")
+    i, phase = required_phase(artifact.data, PROOF_PHASE)
     status, at = phase.get("status"), pointer("phases", i, "status")
     trigger = rollback_trigger(artifact.data)
     if trigger is None:
@@ -204,7 +208,7 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     lists: list[tuple[str, Any]] = [
         ("/runtime_governance/artifact_refs", as_dict(data.get("runtime_governance")).get("artifact_refs"))
     ]
-    for name in ("runtime-governance", "rollback-proof"):
+    for name in (RUNTIME_PHASE, PROOF_PHASE):
         found = phase_named(data, name)
         if found:
             lists.append((pointer("phases", found[0], "artifact_refs"), found[1].get("artifact_refs")))
@@ -221,9 +225,8 @@ def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
     source=ROLLBACK,
     applies_to=("manifest",),
     needs=(*PHASES, "/phases/*/observations", "/phases/*/artifact_refs", *GOVERNANCE),
-    statement="""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
-    `drift_last_outcome_path` (interpretation: their values appear as `drift/drift-detection.json`,
-    `drift/drift-action.json`, `drift/drift-outcome.json` entries in
+    statement=f"""Evidence is referenced by `drift_last_detection_path`, `drift_last_action_path`,
+    `drift_last_outcome_path` (interpretation: their values appear as `{"`, `".join(DRIFT_EVIDENCE_FILES)}` entries in
     `runtime_governance.artifact_refs` and the runtime-governance / rollback-proof phase refs; when a
     rollback is triggered, those drift files that are referenced there must exist).""",
 )
@@ -240,6 +243,18 @@ def check_rollback_drift_evidence(artifact: Artifact, context: CheckContext) -> 
                 expected="an existing file inside the artifact trees",
                 found=show(ref),
             )
+
+
+rule(
+    id="TM023",
+    slug="governance-records",
+    title="runtime_governance and rollback_proof are well formed",
+    source=READING,
+    applies_to=("manifest",),
+    statement="""`runtime_governance` and `rollback_proof` are objects; they may lack a `status`
+    key (older producers), and their `artifact_refs` need not be sorted.""",
+    owns=("/runtime_governance/**", "/rollback_proof/**"),
+)(owned_schema_errors("TM023"))
 
 
 @rule(

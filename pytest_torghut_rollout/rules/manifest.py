@@ -1,35 +1,32 @@
-"""Structural rules of the phase manifest (contract; interpretation §2), checked with its JSON Schema.
+"""TM001-TM011: the manifest's fields, versions, phases and their count (contract; interpretation §2).
 
-Schema errors are routed to exactly one rule each; the semantic manifest rules live in
-``phases`` and ``governance``.
+Most of these rules report only the JSON Schema errors they own (``owns``); TM007 and TM008
+also compare the phases with the contract's phase table.
 """
 
 from __future__ import annotations
 
-from .base import SCHEMA_ROUTES, SchemaRoutes, rule
+from collections.abc import Iterator
+
+from ..contract import (
+    MANIFEST_SCHEMA_VERSION,
+    PHASE_FIELDS,
+    PHASE_ORDER,
+    PHASE_STATUSES,
+    SLO_CONTRACT_VERSION,
+    ExecutionContext,
+    PhaseManifest,
+    count_word,
+)
+from ..model import Artifact, Finding, is_number, pointer, show
+from .base import CheckContext, owned_schema_errors, rule, schema_findings
 from .manifest_data import CONTRACT, READING
 
-# Which rule reports a structural (JSON Schema) error, by keyword and pointer: first match wins.
-ROUTES = SchemaRoutes(
-    routes=(
-        ("format", "/**", "TM011"),
-        ("*", "/schema_version", "TM002"),
-        ("*", "/slo_contract_version", "TM003"),
-        ("*", "/execution_context/**", "TM004"),
-        ("*", "/requested_promotion_target", "TM005"),
-        ("*", "/status", "TM006"),
-        ("*", "/phases/*/name", "TM007"),
-        ("*", "/phase_count", "TM008"),
-        ("*", "/phases/*/status", "TM010"),
-        ("*", "/phases/*/**", "TM009"),
-        ("*", "/phase_transitions/*/status", "TM013"),
-        ("*", "/phase_transitions/*/**", "TM012"),
-        ("*", "/runtime_governance/**", "TM023"),
-        ("*", "/rollback_proof/**", "TM023"),
-    ),
-    default="TM001",
-)
-SCHEMA_ROUTES["manifest"] = ROUTES
+_FIELDS = "`, `".join(PHASE_FIELDS)
+#: The manifest's required top-level fields, in the contract's order (from the model).
+_TOP_LEVEL = tuple(name for name, field in PhaseManifest.model_fields.items() if field.is_required())
+_CONTEXT_KEYS = tuple(ExecutionContext.model_fields)
+_STATUSES = ", ".join(PHASE_STATUSES)
 
 
 # -- structural rules ---------------------------------------------------------------------
@@ -40,36 +37,47 @@ rule(
     title="Every top-level field is present, with its type",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="""Every manifest must include all of these top-level fields: schema_version, run_id,
-    candidate_id, execution_context, requested_promotion_target, status, phase_count,
-    phase_transitions, phases, runtime_governance, rollback_proof, artifact_refs,
-    slo_contract_version, observation_summary.""",
-)(ROUTES.check("TM001"))
+    statement=f"Every manifest must include all of these top-level fields: {', '.join(_TOP_LEVEL)}.",
+    owns=(
+        "",
+        "/run_id",
+        "/candidate_id",
+        "/artifact_refs/**",
+        "/observation_summary",
+        "/phases",
+        "/phase_transitions",
+        "type:/created_at",
+        "type:/updated_at",
+    ),
+)(owned_schema_errors("TM001"))
 rule(
     id="TM002",
     slug="schema-version",
-    title="schema_version is autonomy-phase-manifest-v1",
+    title=f"schema_version is {MANIFEST_SCHEMA_VERSION}",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="`schema_version` = `autonomy-phase-manifest-v1`",
-)(ROUTES.check("TM002"))
+    statement=f"`schema_version` = `{MANIFEST_SCHEMA_VERSION}`",
+    owns=("/schema_version",),
+)(owned_schema_errors("TM002"))
 rule(
     id="TM003",
     slug="slo-contract-version",
-    title="slo_contract_version is governance-slo-v1",
+    title=f"slo_contract_version is {SLO_CONTRACT_VERSION}",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="`slo_contract_version` = `governance-slo-v1`",
-)(ROUTES.check("TM003"))
+    statement=f"`slo_contract_version` = `{SLO_CONTRACT_VERSION}`",
+    owns=("/slo_contract_version",),
+)(owned_schema_errors("TM003"))
 rule(
     id="TM004",
     slug="execution-context",
-    title="execution_context holds its five string keys",
+    title=f"execution_context holds its {count_word(len(_CONTEXT_KEYS))} string keys",
     source=CONTRACT,
     applies_to=("manifest",),
-    statement="""`execution_context`: `repository`, `base`, `head`, `artifactPath`, `priorityId`
+    statement=f"""`execution_context`: `{"`, `".join(_CONTEXT_KEYS)}`
     (interpretation: the five keys present, each a string; placeholder values are legal).""",
-)(ROUTES.check("TM004"))
+    owns=("/execution_context/**",),
+)(owned_schema_errors("TM004"))
 rule(
     id="TM005",
     slug="promotion-target",
@@ -78,7 +86,8 @@ rule(
     applies_to=("manifest",),
     statement="""`requested_promotion_target` (`paper` | `live`) (interpretation: real lane runs can
     write `shadow`: that is a violation).""",
-)(ROUTES.check("TM005"))
+    owns=("/requested_promotion_target",),
+)(owned_schema_errors("TM005"))
 rule(
     id="TM006",
     slug="manifest-status",
@@ -86,28 +95,103 @@ rule(
     source=CONTRACT,
     applies_to=("manifest",),
     statement="`status` (`pass` | `fail`)",
-)(ROUTES.check("TM006"))
-rule(
-    id="TM009",
-    slug="phase-fields",
-    title="Every phase carries its six fields, with their types",
+    owns=("/status",),
+)(owned_schema_errors("TM006"))
+
+
+@rule(
+    id="TM007",
+    slug="phase-order",
+    title=f"Phases are the {count_word(len(PHASE_ORDER))} canonical phases, in order",
     source=CONTRACT,
     applies_to=("manifest",),
     needs=("/phases",),
-    statement="""Every phase payload includes: `name`, `status`, `timestamp`, `slo_gates`,
-    `observations`, `artifact_refs` (interpretation: `slo_gates` is a list of objects with `id` and
-    `status`).""",
-)(ROUTES.check("TM009"))
+    owns=("/phases/*/name",),
+    statement=f"Phase order is fixed and authoritative for every manifest: {', '.join(PHASE_ORDER)}.",
+)
+def check_phase_order(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
+    """Compare phase names position by position with the canonical order."""
+    yield from schema_findings(artifact, "TM007")
+    phases = artifact.data.get("phases")
+    if not isinstance(phases, list):
+        return
+    for i, expected in enumerate(PHASE_ORDER):
+        if i >= len(phases):
+            yield Finding(
+                pointer=pointer("phases", i),
+                message=f"phase {expected!r} is missing",
+                expected=f"{expected!r} at position {i + 1}",
+                found="missing",
+            )
+            continue
+        name = phases[i].get("name") if isinstance(phases[i], dict) else None
+        if name != expected:
+            yield Finding(
+                pointer=pointer("phases", i, "name"),
+                message=f"phase {i + 1} is {show(name)}, the canonical order has {expected!r}",
+                expected=show(expected),
+                found=show(name),
+            )
+    for i in range(len(PHASE_ORDER), len(phases)):
+        yield Finding(
+            pointer=pointer("phases", i),
+            message=f"unexpected phase after {PHASE_ORDER[-1]!r}",
+            expected=f"{len(PHASE_ORDER)} phases",
+            found=f"{len(phases)} phases",
+        )
+
+
+@rule(
+    id="TM008",
+    slug="phase-count",
+    title="phase_count equals the number of phases",
+    source=READING,
+    applies_to=("manifest",),
+    needs=("/phases",),
+    owns=("/phase_count",),
+    statement=f"`phase_count` equals the number of phases (and so {len(PHASE_ORDER)}).",
+)
+def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
+    """phase_count must count the phases actually listed."""
+    yield from schema_findings(artifact, "TM008")
+    count, phases = artifact.data.get("phase_count"), artifact.data.get("phases")
+    if is_number(count) and isinstance(phases, list) and count != len(phases):
+        yield Finding(
+            pointer="/phase_count",
+            message=f"phase_count says {count} but {len(phases)} phases are listed",
+            expected=str(len(phases)),
+            found=str(count),
+        )
+
+
+rule(
+    id="TM009",
+    slug="phase-fields",
+    title=f"Every phase carries its {count_word(len(PHASE_FIELDS))} fields, with their types",
+    source=CONTRACT,
+    applies_to=("manifest",),
+    needs=("/phases",),
+    statement=f"""Every phase payload includes: `{_FIELDS}` (interpretation: `slo_gates` is a list
+    of objects with `id` and `status`).""",
+    owns=(
+        "/phases/*",
+        "/phases/*/slo_gates/**",
+        "/phases/*/observations",
+        "/phases/*/artifact_refs/**",
+        "type|required:/phases/*/timestamp",
+    ),
+)(owned_schema_errors("TM009"))
 rule(
     id="TM010",
     slug="phase-status",
-    title="Every phase status is pass, fail, skip or skipped",
+    title=f"Every phase status is {_STATUSES.rsplit(', ', 1)[0]} or {PHASE_STATUSES[-1]}",
     source=CONTRACT,
     applies_to=("manifest",),
     needs=("/phases", "/phases/*"),
-    statement="""`status` (`pass`, `fail`, `skip`, `skipped`) (interpretation: an unknown phase status
+    statement=f"""`status` (`{"`, `".join(PHASE_STATUSES)}`) (interpretation: an unknown phase status
     such as `blocked` is itself a violation, never a pass).""",
-)(ROUTES.check("TM010"))
+    owns=("/phases/*/status",),
+)(owned_schema_errors("TM010"))
 rule(
     id="TM011",
     slug="timestamps",
@@ -118,13 +202,5 @@ rule(
     statement="""`timestamp` is RFC 3339 with an offset (`+00:00` and `Z` both occur; an impossible
     date such as February 30th is invalid); so is every other timestamp the suite reads
     (`created_at`, `updated_at` where present).""",
-)(ROUTES.check("TM011"))
-rule(
-    id="TM023",
-    slug="governance-records",
-    title="runtime_governance and rollback_proof are well formed",
-    source=READING,
-    applies_to=("manifest",),
-    statement="""`runtime_governance` and `rollback_proof` are objects; they may lack a `status`
-    key (older producers), and their `artifact_refs` need not be sorted.""",
-)(ROUTES.check("TM023"))
+    owns=("format:/**",),
+)(owned_schema_errors("TM011"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..contract import EVIDENCE_PATH_KEYS, SKIP_STATUSES
+from ..contract import EVIDENCE_PATH_KEYS, PROOF_PHASE, RUNTIME_PHASE, SKIP_STATUSES
 from ..model import pointer
 from .base import NotEvaluated
 
@@ -74,7 +74,7 @@ def rollback_trigger(data: dict[str, Any]) -> str | None:
         ("/runtime_governance", as_dict(data.get("runtime_governance"))),
         ("/rollback_proof", as_dict(data.get("rollback_proof"))),
     ]
-    for name in ("runtime-governance", "rollback-proof"):
+    for name in (RUNTIME_PHASE, PROOF_PHASE):
         found = phase_named(data, name)
         if found:
             places.append((pointer("phases", found[0], "observations"), as_dict(found[1].get("observations"))))
@@ -84,7 +84,7 @@ def rollback_trigger(data: dict[str, Any]) -> str | None:
 def unhealthy_drift(data: dict[str, Any], states: frozenset[str]) -> tuple[str, str] | None:
     """Return (pointer, state) of an unhealthy drift status, if any."""
     places: list[tuple[str, dict[str, Any]]] = [("/runtime_governance", as_dict(data.get("runtime_governance")))]
-    found = phase_named(data, "runtime-governance")
+    found = phase_named(data, RUNTIME_PHASE)
     if found:
         places.append((pointer("phases", found[0], "observations"), as_dict(found[1].get("observations"))))
     for where, obj in places:
@@ -97,7 +97,7 @@ def unhealthy_drift(data: dict[str, Any], states: frozenset[str]) -> tuple[str, 
 def evidence_path(data: dict[str, Any]) -> tuple[str, str] | None:
     """Return (pointer, path) of the first non-empty rollback incident evidence path."""
     places: list[tuple[str, dict[str, Any]]] = [("/rollback_proof", as_dict(data.get("rollback_proof")))]
-    found = phase_named(data, "rollback-proof")
+    found = phase_named(data, PROOF_PHASE)
     if found:
         places.append((pointer("phases", found[0], "observations"), as_dict(found[1].get("observations"))))
     places.append(("/runtime_governance", as_dict(data.get("runtime_governance"))))

@@ -1,31 +1,21 @@
-"""Rules for per-iteration notes and notes series (contract; interpretation §3)."""
+"""TN001-TN010: rules for each per-iteration note (contract; interpretation §3); the series is in ``series``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from ..contract import NOTE_OUTCOMES
-from ..layout import MANIFEST_DIR, MANIFEST_NAME, NOTE_PREFIX, NOTES_DIR, note_number
-from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, is_number, pointer, show
-from .base import SCHEMA_ROUTES, CheckContext, NotEvaluated, SchemaRoutes, rule
+from ..contract import NOTE_FIELDS, NOTE_OUTCOMES
+from ..layout import MANIFEST_DIR, MANIFEST_NAME
+from ..model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, is_number, show
+from .base import CheckContext, NotEvaluated, owned_schema_errors, rule, schema_findings
 
 NOTES = "contract: Per-iteration notes artifact"
 FLOW = "contract: Rollout execution flow"
 READING = "interpretation §3: The notes"
 
-ROUTES = SchemaRoutes(
-    routes=(
-        ("required", "/**", "TN002"),
-        ("*", "/status", "TN003"),
-        ("*", "/outcome", "TN003"),
-        ("*", "/reason", "TN004"),
-        ("*", "/timestamp", "TN005"),
-        ("*", "/iteration", "TN007"),
-    ),
-    default="TN002",
-)
-SCHEMA_ROUTES["scheduler-note"] = ROUTES
+#: The keys a note records beside its outcome, reason and timestamp (which TN003-TN005 judge).
+RECORDED: tuple[str, ...] = tuple(k for k in NOTE_FIELDS if k not in ("timestamp", "reason"))
 #: The note's outcome, as TN003 reads it (``status``, or ``outcome`` in front matter).
 OUTCOME: tuple[str, ...] = ("/status", "/outcome")
 
@@ -38,7 +28,6 @@ def outcome(data: dict[str, Any]) -> Any:
 SCHEDULER: tuple[ArtifactKind, ...] = ("scheduler-note",)
 _NUMBERED: tuple[ArtifactKind, ...] = ("scheduler-note", "lane-note")
 _LANE: tuple[ArtifactKind, ...] = ("lane-note",)
-_SERIES: tuple[ArtifactKind, ...] = ("notes-series",)
 
 rule(
     id="TN002",
@@ -46,12 +35,12 @@ rule(
     title="A note records every required key, with its type",
     source=FLOW,
     applies_to=SCHEDULER,
-    statement="""The scheduler publishes a per-iteration notes artifact on every cycle and records:
+    statement=f"""The scheduler publishes a per-iteration notes artifact on every cycle and records:
     outcome, reason, phase manifest path, emergency-stop/rollback evidence path, throughput and
-    recommendation trace identifiers (interpretation: the keys `phase_manifest_path`,
-    `emergency_stop_active`, `rollback_incident_evidence_path`, `throughput`,
-    `recommendation_trace_id`; null is legal where real schedulers write it).""",
-)(ROUTES.check("TN002"))
+    recommendation trace identifiers (interpretation: the keys `{"`, `".join(RECORDED)}`; null is
+    legal where real schedulers write it).""",
+    owns=("", "required:/**", *(f"/{key}" for key in RECORDED)),
+)(owned_schema_errors("TN002"))
 
 
 @rule(
@@ -81,12 +70,13 @@ def check_note_recognised(artifact: Artifact, context: CheckContext) -> Iterator
     source=FLOW,
     applies_to=SCHEDULER,
     needs=OUTCOME,
+    owns=("type|enum:/status", "type|enum:/outcome"),
     statement="""outcome (`lane_completed`, `lane_execution_failed`, or `blocked_no_signal`)
     (interpretation: the outcome sits under the key `status`, or `outcome` in front matter).""",
 )
 def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """status/outcome is a known outcome, and the two agree when both are written."""
-    yield from ROUTES.findings(artifact, "TN003")
+    yield from schema_findings(artifact, "TN003")
     data = artifact.data
     status, out = data.get("status"), data.get("outcome")
     if "status" in data and "outcome" in data and status != out:
@@ -109,11 +99,12 @@ def check_note_outcome(artifact: Artifact, context: CheckContext) -> Iterator[Fi
     source=FLOW,
     applies_to=SCHEDULER,
     needs=("/reason",),
+    owns=("type|minLength:/reason",),
     statement="Each note records a non-empty `reason`.",
 )
 def check_note_reason(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """reason is a string with some text in it."""
-    yield from ROUTES.findings(artifact, "TN004")
+    yield from schema_findings(artifact, "TN004")
     reason = artifact.data.get("reason")
     if isinstance(reason, str) and reason and not reason.strip():
         yield Finding(
@@ -130,7 +121,8 @@ rule(
     needs=("/timestamp",),
     statement="""Each note records a timestamp; every timestamp the suite reads (a note's
     `timestamp`) is RFC 3339 with an offset.""",
-)(ROUTES.check("TN005"))
+    owns=("type|format:/timestamp",),
+)(owned_schema_errors("TN005"))
 
 
 @rule(
@@ -161,12 +153,13 @@ def check_completed_note_manifest(artifact: Artifact, context: CheckContext) -> 
     title="A note's own iteration number matches its file name",
     source=READING,
     applies_to=_NUMBERED,
+    owns=("/iteration",),
     statement="""A note's `iteration` field, where present, equals its n (a lane note's heading
     `# Autonomous lane iteration <n>` likewise).""",
 )
 def check_note_iteration(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """The number inside the note equals n of iteration-<n>.md."""
-    yield from ROUTES.findings(artifact, "TN007")
+    yield from schema_findings(artifact, "TN007")
     data, n = artifact.data, artifact.number
     if n is None:
         raise NotEvaluated(f"{artifact.path.name} is not named iteration-<n>.md (TN020 reports it)", owner="TN020")
@@ -277,145 +270,5 @@ def check_note_evidence_exists(artifact: Artifact, context: CheckContext) -> Ite
             )
 
 
-# -- series ---------------------------------------------------------------------------------
-
-
-@rule(
-    id="TN020",
-    slug="note-file-names",
-    title="Notes are named iteration-<n>.md, n without leading zeros",
-    source=NOTES,
-    applies_to=_SERIES,
-    statement="""Each scheduler cycle writes an evidence notes file at
-    `${artifactPath}/notes/iteration-<n>.md` (interpretation: n a positive integer with no leading
-    zeros).""",
-)
-def check_note_file_names(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Every iteration-* file has a well-formed name."""
-    for name in artifact.members:
-        if note_number(name) is None:
-            yield Finding(
-                pointer=pointer(name),
-                message=f"{name} is not named iteration-<n>.md",
-                expected="iteration-<n>.md, n = 1, 2, 3, … without leading zeros",
-                found=show(name),
-            )
-
-
-@rule(
-    id="TN021",
-    slug="notes-contiguous",
-    title="The series runs from 1 to its highest n with no gap",
-    source=NOTES,
-    applies_to=_SERIES,
-    statement="""`n` increments from the existing highest `iteration-*` file in the notes folder
-    (interpretation: a series runs 1..max with no gap; a gap is a deleted note: evidence lost).""",
-)
-def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Report every gap between 1 and the highest note, as ranges (bounded by the files, not by n)."""
-    numbers = sorted({n for n in map(note_number, artifact.members) if n is not None})
-    if not numbers:
-        raise NotEvaluated("no file of the series is named iteration-<n>.md (TN020 reports it)", owner="TN020")
-    highest = numbers[-1]
-    for before, after in zip([0, *numbers], numbers, strict=False):
-        if after - before > 1:
-            first, last = before + 1, after - 1
-            missing = f"iteration-{first}.md" if first == last else f"iteration-{first}.md to iteration-{last}.md"
-            count = last - first + 1
-            yield Finding(
-                pointer=pointer(f"iteration-{first}.md"),
-                message=f"{missing} {'is' if count == 1 else f'({count} notes) are'} missing from the series",
-                expected=f"iterations 1..{highest} with no gap",
-                found=f"no iteration {first}" if first == last else f"no iterations {first} to {last}",
-            )
-
-
-#: The rule that compares notes with the ledger; the plugin extends the ledger after it.
+#: The rule that compares notes with the ledger (in ``series``); the plugin extends the ledger after it.
 APPEND_ONLY = "TN023"
-
-
-@rule(
-    id="TN022",
-    slug="notes-untracked",
-    title="No note of the series is tracked by git",
-    source=READING,
-    applies_to=_SERIES,
-    statement="""Notes remain uncommitted: when a series lies inside a git work tree, no iteration
-    file of it may be tracked by git. A corpus of example artifacts kept in a repository on purpose
-    opts out explicitly (`--torghut-allow-tracked-notes`), and the report records it.""",
-)
-def check_notes_untracked(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Ask git (ls-files, once per series) and report every tracked iteration-* file."""
-    if context.allow_tracked_notes:
-        raise NotEvaluated(
-            "--torghut-allow-tracked-notes was given: notes may be tracked by git in this run "
-            "(a corpus of example artifacts kept in a repository on purpose)"
-        )
-    answer = context.tracked_files(artifact.path)
-    if answer.unknown is not None:
-        raise NotEvaluated(answer.unknown)
-    for name in answer.names:
-        if name.startswith(NOTE_PREFIX):
-            yield Finding(
-                pointer=pointer(name),
-                message=f"{name} is tracked by git",
-                expected=f"untracked: notes stay out of source control (git rm --cached; ignore {NOTES_DIR}/)",
-                found=f"tracked: git ls-files lists {artifact.display}/{name}",
-            )
-
-
-@rule(
-    id=APPEND_ONLY,
-    slug="notes-append-only",
-    title="No note the ledger recorded has changed or disappeared",
-    source=READING,
-    applies_to=_SERIES,
-    statement="""Append-only: a note, once written, never changes. With a recorded ledger of
-    earlier digests (`--torghut-notes-ledger`), any changed or removed earlier note is a
-    violation; a ledger that does not chain cannot be trusted.""",
-)
-def check_notes_append_only(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Compare each recorded note's SHA-256 with the note now; a broken ledger chain fails too."""
-    ledger = context.ledger
-    if ledger is None:
-        raise NotEvaluated("no notes ledger was given (--torghut-notes-ledger=FILE): no earlier digests to compare")
-    if ledger.problem is not None:
-        yield Finding(
-            pointer="",
-            message=f"the notes ledger {ledger.path.name} cannot be trusted: {ledger.problem}",
-            expected="an intact ledger: every line names the digest of the line before it, the seal comes last",
-            found=str(ledger.path),
-        )
-        return
-    if not ledger.exists:
-        raise NotEvaluated(f"the notes ledger {ledger.path.name} does not exist yet; a passing run creates it")
-    if not ledger.recorded(artifact.display):
-        raise NotEvaluated(f"the notes ledger records no note of {artifact.display} yet; a passing run records them")
-    comparison = ledger.compare(artifact.display, artifact.notes)
-    findings = [
-        Finding(
-            pointer=pointer(entry.note),
-            message=f"{entry.note} changed after the ledger recorded it",
-            expected=f"sha256 {entry.sha256} (recorded)",
-            found=f"sha256 {digest}",
-        )
-        for entry, digest in comparison.changed
-    ]
-    findings += [
-        Finding(
-            pointer=pointer(entry.note),
-            message=f"{entry.note} was removed after the ledger recorded it",
-            expected=f"sha256 {entry.sha256} (recorded)",
-            found="no such file",
-        )
-        for entry in comparison.removed
-    ]
-    if not findings and comparison.unreadable:
-        names = ", ".join(e.note for e in comparison.unreadable)
-        raise NotEvaluated(f"{names} cannot be read now (TN001 reports it): not compared", owner="TN001")
-    yield from sorted(findings, key=lambda f: _ledger_order(f.pointer))
-
-
-def _ledger_order(where: str) -> tuple[int, str]:
-    number = note_number(where.lstrip("/"))
-    return (number if number is not None else 1 << 62, where)

@@ -1,4 +1,4 @@
-"""Manifest rules on phase order, transitions, the failure policy and SLO gates."""
+"""TM012-TM017: manifest rules on transitions, the failure policy and SLO gates."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from collections.abc import Iterator
 
 from ..contract import (
     ADJACENT_TRANSITIONS,
+    GATE_PHASE,
     NON_FAILING_STATUSES,
-    PHASE_ORDER,
+    PHASES,
     REQUIRED_SLO_GATES,
+    SLO_GATE_PREFIX,
+    count_word,
 )
-from ..model import Artifact, Finding, Severity, is_number, pointer, show
-from .base import CheckContext, rule
-from .manifest import ROUTES
+from ..model import Artifact, Finding, Severity, pointer, show
+from .base import CheckContext, rule, schema_findings
 from .manifest_data import (
     CONTRACT,
     GATES,
@@ -26,88 +28,26 @@ from .manifest_data import (
     required_phase,
 )
 
-# -- phase order and transitions ------------------------------------------------------------
+_PAIRS = count_word(len(ADJACENT_TRANSITIONS))
 
-
-@rule(
-    id="TM007",
-    slug="phase-order",
-    title="Phases are the seven canonical phases, in order",
-    source=CONTRACT,
-    applies_to=("manifest",),
-    needs=("/phases",),
-    statement="""Phase order is fixed and authoritative for every manifest: gate-evaluation,
-    promotion-prerequisites, rollback-readiness, drift-gate, paper-canary, runtime-governance,
-    rollback-proof.""",
-)
-def check_phase_order(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Compare phase names position by position with the canonical order."""
-    yield from ROUTES.findings(artifact, "TM007")
-    phases = artifact.data.get("phases")
-    if not isinstance(phases, list):
-        return
-    for i, expected in enumerate(PHASE_ORDER):
-        if i >= len(phases):
-            yield Finding(
-                pointer=pointer("phases", i),
-                message=f"phase {expected!r} is missing",
-                expected=f"{expected!r} at position {i + 1}",
-                found="missing",
-            )
-            continue
-        name = phases[i].get("name") if isinstance(phases[i], dict) else None
-        if name != expected:
-            yield Finding(
-                pointer=pointer("phases", i, "name"),
-                message=f"phase {i + 1} is {show(name)}, the canonical order has {expected!r}",
-                expected=show(expected),
-                found=show(name),
-            )
-    for i in range(len(PHASE_ORDER), len(phases)):
-        yield Finding(
-            pointer=pointer("phases", i),
-            message=f"unexpected phase after {PHASE_ORDER[-1]!r}",
-            expected=f"{len(PHASE_ORDER)} phases",
-            found=f"{len(phases)} phases",
-        )
-
-
-@rule(
-    id="TM008",
-    slug="phase-count",
-    title="phase_count equals the number of phases",
-    source=READING,
-    applies_to=("manifest",),
-    needs=("/phases",),
-    statement="`phase_count` equals the number of phases (and so 7).",
-)
-def check_phase_count(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """phase_count must count the phases actually listed."""
-    yield from ROUTES.findings(artifact, "TM008")
-    count, phases = artifact.data.get("phase_count"), artifact.data.get("phases")
-    if is_number(count) and isinstance(phases, list) and count != len(phases):
-        yield Finding(
-            pointer="/phase_count",
-            message=f"phase_count says {count} but {len(phases)} phases are listed",
-            expected=str(len(phases)),
-            found=str(count),
-        )
+# -- transitions ---------------------------------------------------------------------------
 
 
 @rule(
     id="TM012",
     slug="transition-adjacency",
-    title="Transitions are the six adjacent canonical pairs",
+    title=f"Transitions are the {count_word(len(ADJACENT_TRANSITIONS))} adjacent canonical pairs",
     source=CONTRACT,
     applies_to=("manifest",),
     needs=("/phase_transitions",),
-    statement="""`phase_transitions` must be derived only from the canonical phase list and must
-    include transitions between each adjacent phase (interpretation: exactly the six adjacent
-    canonical pairs, in order, each `{from, to, status}`).""",
+    owns=("/phase_transitions/*", "/phase_transitions/*/from", "/phase_transitions/*/to"),
+    statement=f"""`phase_transitions` must be derived only from the canonical phase list and must
+    include transitions between each adjacent phase (interpretation: exactly the {_PAIRS} adjacent
+    canonical pairs, in order, each `{{from, to, status}}`).""",
 )
 def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Each transition i must be (PHASE_ORDER[i], PHASE_ORDER[i+1])."""
-    yield from ROUTES.findings(artifact, "TM012")
+    yield from schema_findings(artifact, "TM012")
     transitions = artifact.data.get("phase_transitions")
     if not isinstance(transitions, list):
         return
@@ -133,7 +73,7 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
     for i in range(len(ADJACENT_TRANSITIONS), len(transitions)):
         yield Finding(
             pointer=pointer("phase_transitions", i),
-            message="transition beyond the six adjacent pairs",
+            message=f"transition beyond the {count_word(len(ADJACENT_TRANSITIONS))} adjacent pairs",
             expected=f"{len(ADJACENT_TRANSITIONS)} transitions",
             found=f"{len(transitions)} transitions",
         )
@@ -146,12 +86,13 @@ def check_transition_adjacency(artifact: Artifact, context: CheckContext) -> Ite
     source=CONTRACT,
     applies_to=("manifest",),
     needs=(*STATUSES, "/phase_transitions", "/phase_transitions/*", "/phase_transitions/*/to"),
+    owns=("/phase_transitions/*/status",),
     statement="""Transitions preserve the same failure state (interpretation: each transition's `status`
     equals the status of the phase it leads TO; `skip` and `skipped` mean the same).""",
 )
 def check_transition_status(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Compare each transition's status with its target phase's status."""
-    yield from ROUTES.findings(artifact, "TM013")
+    yield from schema_findings(artifact, "TM013")
     transitions = artifact.data.get("phase_transitions")
     if not isinstance(transitions, list):
         return
@@ -207,6 +148,8 @@ def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[
 
 # -- SLO gates ----------------------------------------------------------------------------
 
+_REQUIRED_GATES = "; ".join(f"{p.name}: {', '.join(p.gates)}" for p in PHASES)
+
 
 @rule(
     id="TM015",
@@ -215,13 +158,8 @@ def check_failure_policy(artifact: Artifact, context: CheckContext) -> Iterator[
     source=SLO,
     applies_to=("manifest",),
     needs=GATES,
-    statement="""Each phase must declare SLO checks in `slo_gates` (gate-evaluation:
-    slo_signal_count_minimum, slo_decision_count_minimum; promotion-prerequisites:
-    slo_required_artifacts_present; rollback-readiness: slo_required_rollback_checks_present;
-    drift-gate: slo_drift_gate_allowed; paper-canary: slo_paper_canary_patch_present;
-    runtime-governance: slo_runtime_rollback_not_triggered; rollback-proof:
-    slo_rollback_evidence_required_when_triggered) (interpretation: a placeholder phase with
-    `slo_gates: []` violates the contract).""",
+    statement=f"""Each phase must declare SLO checks in `slo_gates` ({_REQUIRED_GATES}) (interpretation: a
+    placeholder phase with `slo_gates: []` violates the contract).""",
 )
 def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """Each canonical phase lists its required gate ids."""
@@ -251,9 +189,9 @@ def check_slo_gates_declared(artifact: Artifact, context: CheckContext) -> Itera
 )
 def check_promotion_gate_entries(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
     """gate-evaluation should list gates beyond its two slo_* checks."""
-    i, phase = required_phase(artifact.data, "gate-evaluation")
+    i, phase = required_phase(artifact.data, GATE_PHASE)
     ids = [g.get("id") for g in gates_of(phase)]
-    if not any(isinstance(g, str) and not g.startswith("slo_") for g in ids):
+    if not any(isinstance(g, str) and not g.startswith(SLO_GATE_PREFIX) for g in ids):
         yield Finding(
             pointer=pointer("phases", i, "slo_gates"),
             message="gate-evaluation lists no promotion gate entries (ids like gate0_data_integrity)",

@@ -1,0 +1,77 @@
+"""What a check's report carries from where it ran (an xdist worker) to the controller.
+
+A torghut item's report carries its evidence as JUnit-style ``user_properties``: pytest
+ships them from xdist workers unchanged, JUnit XML prints them, and the evidence recorder
+reads them back. The names below are that wire format, declared once; ``CheckOutcome``
+is how a check ended (a string enum, sent as its plain value), so the properties and the
+evidence JSON read exactly as before. No pytest here.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+PROPERTY_PREFIX = "torghut_"
+
+
+#: The key of ``config.workeroutput`` under which an xdist worker sends its collection counts
+#: (``collected``, ``deselected``) to the controller.
+WORKER_OUTPUT: Final = "torghut_collection"
+
+
+class CheckOutcome(enum.StrEnum):
+    """How one check ended, as items record it and reports, JUnit XML and the evidence say it."""
+
+    CONFORMS = "conforms"
+    VIOLATION = "violation"
+    ADVISORY = "advisory"
+    NOT_EVALUATED = "not-evaluated"
+    WAIVED = "waived"
+    ERROR = "error"
+    """Set by the recorder: the check failed without a violation (a bug, a crash)."""
+    NOT_RUN = "not-run"
+    """The item's report carries no outcome (its setup failed before the check ran)."""
+
+
+class Prop:
+    """The ``user_properties`` keys of a torghut report (also JUnit XML property names).
+
+    Plain strings, not enum members: xdist's serialiser sends only exact built-in types.
+    """
+
+    # A rule check.
+    RULE: Final = "torghut_rule"
+    SLUG: Final = "torghut_slug"
+    SEVERITY: Final = "torghut_severity"
+    SOURCE: Final = "torghut_source"
+    ARTIFACT: Final = "torghut_artifact"
+    KIND: Final = "torghut_kind"
+    SHA256: Final = "torghut_sha256"
+    OUTCOME: Final = "torghut_outcome"
+    DOC: Final = "torghut_doc"
+    FINDINGS: Final = "torghut_findings"
+    """JSON: a list of findings (pointer, message, expected, found)."""
+    NOT_EVALUATED: Final = "torghut_not_evaluated"
+    UNFOLLOWED: Final = "torghut_unfollowed"
+    ARTIFACT_FACTS: Final = "torghut_artifact_facts"
+    """JSON: what the evidence records of the artifact (carried once per artifact)."""
+    # An artifact item (one test per artifact): the rules it ran, left out, and could not apply.
+    RULES: Final = "torghut_rules"
+    DESELECTED_RULES: Final = "torghut_deselected_rules"
+    INAPPLICABLE_RULES: Final = "torghut_inapplicable_rules"
+    GRANULARITY: Final = "torghut_granularity"
+    READ_AS: Final = "torghut_read_as"
+    # A check under a live waiver.
+    WAIVER: Final = "torghut_waiver"
+    WAIVER_OWNER: Final = "torghut_waiver_owner"
+    WAIVER_EXPIRES: Final = "torghut_waiver_expires"
+    WAIVER_REASON: Final = "torghut_waiver_reason"
+    # The discovery test.
+    DISCOVERY: Final = "torghut_discovery"
+    """JSON: artifacts found, by kind."""
+    DISCOVERY_PROBLEMS: Final = "torghut_discovery_problems"
+    LOST_SERIES: Final = "torghut_lost_series"
+    # The waivers test.
+    WAIVERS: Final = "torghut_waivers"
+    """JSON: the waivers file and the indices of its expired waivers."""
