@@ -6,9 +6,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .items import TorghutAdvisoryWarning
-    from .model import Artifact, Finding, Severity
-    from .rules import REGISTRY, CheckContext, Rule, check_artifact
+    from .checking.model import Artifact, Finding, Severity
+    from .checking.rules import REGISTRY, CheckContext, Rule, check_artifact
+    from .plugin.items import TorghutAdvisoryWarning, TorghutWaiverWarning
 
     __version__: str
 
@@ -20,6 +20,7 @@ __all__ = [
     "Rule",
     "Severity",
     "TorghutAdvisoryWarning",
+    "TorghutWaiverWarning",
     "__version__",
     "check_artifact",
 ]
@@ -27,14 +28,15 @@ __all__ = [
 # pytest imports this package in every run (the plugin module is inside it), and the rules
 # import pydantic, jsonschema and PyYAML: each public name is imported on first use (PEP 562).
 _HOMES: dict[str, str] = {
-    "REGISTRY": ".rules",
-    "Artifact": ".model",
-    "CheckContext": ".rules",
-    "Finding": ".model",
-    "Rule": ".rules",
-    "Severity": ".model",
-    "TorghutAdvisoryWarning": ".items",
-    "check_artifact": ".rules",
+    "REGISTRY": ".checking.rules",
+    "Artifact": ".checking.model",
+    "CheckContext": ".checking.rules",
+    "Finding": ".checking.model",
+    "Rule": ".checking.rules",
+    "Severity": ".checking.model",
+    "TorghutAdvisoryWarning": ".plugin.items",
+    "TorghutWaiverWarning": ".plugin.items",
+    "check_artifact": ".checking.rules",
 }
 
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .contract import manifest_schema, note_schema
-from .evidence_schema import evidence_schema
-from .model import OPT_INS
-from .rules import REGISTRY, Rule
+from .checking.model import OPT_INS
+from .checking.rules import REGISTRY, Rule
+from .contract.models import manifest_schema, note_schema
+from .record.schema import evidence_schema
 
 #: The fixture corpus, present in a checkout (not in an installed wheel).
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

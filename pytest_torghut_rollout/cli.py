@@ -20,8 +20,9 @@ from typing import Any, TextIO
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from .catalogue import SCHEMA_FILES, find_rule, render_catalogue, render_rule, render_schema, rule_record
-from .contract import DEFAULT_UNHEALTHY_DRIFT_STATES, NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
-from .model import printable
+from .checking.model import printable
+from .checking.rules import REGISTRY, Rule
+from .contract.models import DEFAULT_UNHEALTHY_DRIFT_STATES, NOTE_OUTCOMES, PHASE_STATUSES, PROMOTION_TARGETS
 from .producer import (
     LANE_PHASES,
     LAYOUTS,
@@ -33,11 +34,10 @@ from .producer import (
     NoteFormat,
     run_cycle,
 )
-from .record import write_record
-from .record_merge import RecordError, load_record, merge
-from .record_view import show_lines
-from .rules import REGISTRY, Rule
-from .simulate import FAULTS_FILE, SimulationError, SimulationOptions, simulate
+from .record.build import write_record
+from .record.merge import RecordError, load_record, merge
+from .record.view import show_lines
+from .testing.simulate import FAULTS_FILE, SimulationError, SimulationOptions, simulate
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 SCHEMA_KINDS = {

@@ -23,8 +23,8 @@ import pytest
 # pytester's in-process runs drop the modules they import, and the plugin imports its checking
 # session only when artifacts are given: loaded once here, every such run shares it instead of
 # importing it (and its classes) anew.
-import pytest_torghut_rollout.session  # noqa: F401
-from pytest_torghut_rollout.contract import DRIFT_EVIDENCE_FILES, PATCH_PATH, PHASE_ORDER, REQUIRED_SLO_GATES
+import pytest_torghut_rollout.plugin.session  # noqa: F401
+from pytest_torghut_rollout.contract.models import DRIFT_EVIDENCE_FILES, PATCH_PATH, PHASE_ORDER, REQUIRED_SLO_GATES
 
 RUN_ID = "57d5a9d770b0e86281e11ac3"
 CANDIDATE_ID = "cand-57d5a9d770b0"

@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 
 from pytest_torghut_rollout.catalogue import SCHEMA_FILES, render_catalogue, render_schema
+from pytest_torghut_rollout.checking.discovery import discover
+from pytest_torghut_rollout.checking.model import CHECK_REFS
+from pytest_torghut_rollout.checking.paths import PathMapping
+from pytest_torghut_rollout.checking.rules import REGISTRY
 from pytest_torghut_rollout.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, ProduceCommand, main, parse
-from pytest_torghut_rollout.contract import manifest_schema
-from pytest_torghut_rollout.discovery import discover
-from pytest_torghut_rollout.model import CHECK_REFS
-from pytest_torghut_rollout.paths import PathMapping
+from pytest_torghut_rollout.contract.models import manifest_schema
 from pytest_torghut_rollout.producer import findings_in_tree
-from pytest_torghut_rollout.rules import REGISTRY
 
 STAMP = "2026-04-02T09:30:00.218734+00:00"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pytest_torghut_rollout.contract import (
+from pytest_torghut_rollout.checking.model import DEFAULT_UNHEALTHY_DRIFT_STATES
+from pytest_torghut_rollout.checking.rules import REGISTRY
+from pytest_torghut_rollout.contract.layout import NOTE_NAME as LAYOUT_NOTE_NAME
+from pytest_torghut_rollout.contract.models import (
     ADJACENT_TRANSITIONS,
     NOTE_FIELDS,
     NOTE_NAME,
@@ -18,11 +21,8 @@ from pytest_torghut_rollout.contract import (
     note_number,
     note_schema,
 )
-from pytest_torghut_rollout.layout import NOTE_NAME as LAYOUT_NOTE_NAME
-from pytest_torghut_rollout.model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from pytest_torghut_rollout.producer import LANE_PHASES
 from pytest_torghut_rollout.producer.manifest import GOVERNED_PHASES
-from pytest_torghut_rollout.rules import REGISTRY
 
 
 def test_the_phase_table_gives_the_schema_its_phase_names() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact
-from pytest_torghut_rollout.layout import note_number
-from pytest_torghut_rollout.paths import Resolver
-from pytest_torghut_rollout.rules import CheckContext
+from pytest_torghut_rollout.checking.discovery import load_manifest, load_note, note_artifact
+from pytest_torghut_rollout.checking.paths import Resolver
+from pytest_torghut_rollout.checking.rules import CheckContext
+from pytest_torghut_rollout.contract.layout import note_number
 
 ROOT = Path("/artifacts")
 

@@ -19,10 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
+from pytest_torghut_rollout.checking.model import printable
 from pytest_torghut_rollout.cli import main
-from pytest_torghut_rollout.contract import CANARY_PHASE, PHASE_ORDER, phase_index
-from pytest_torghut_rollout.model import printable
-from pytest_torghut_rollout.record_view import governance_html, show_lines
+from pytest_torghut_rollout.contract.models import CANARY_PHASE, PHASE_ORDER, phase_index
+from pytest_torghut_rollout.record.view import governance_html, show_lines
 
 TreeWriter = Callable[..., Path]
 Git = Callable[..., "subprocess.CompletedProcess[str]"]

@@ -23,10 +23,16 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.contract import NoteOutcome, SchedulerNote
-from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
-from pytest_torghut_rollout.model import Artifact
-from pytest_torghut_rollout.mutations import Mutation, candidates
+from pytest_torghut_rollout.checking.discovery import discover, manifest_artifact, note_artifact
+from pytest_torghut_rollout.checking.model import Artifact
+from pytest_torghut_rollout.checking.schema import (
+    SchemaKind,
+    compiled_verdict,
+    manifest_issues,
+    note_issues,
+    reference_only,
+)
+from pytest_torghut_rollout.contract.models import NoteOutcome, SchedulerNote
 from pytest_torghut_rollout.producer import (
     NOTE_FORMATS,
     NoteFormat,
@@ -39,8 +45,8 @@ from pytest_torghut_rollout.producer import (
     write_scenario,
 )
 from pytest_torghut_rollout.producer.jsontext import dumps_indented
-from pytest_torghut_rollout.schema import SchemaKind, compiled_verdict, manifest_issues, note_issues, reference_only
-from pytest_torghut_rollout.strategies import manifests, mutations, scenarios, scheduler_notes
+from pytest_torghut_rollout.testing.mutations import Mutation, candidates
+from pytest_torghut_rollout.testing.strategies import manifests, mutations, scenarios, scheduler_notes
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EXAMPLES = int(os.environ.get("TORGHUT_DIFFERENTIAL_EXAMPLES", "300"))
@@ -445,7 +451,7 @@ YAML_PIECES = st.sampled_from(
 
 
 def _front_matter_outcome(text: str) -> tuple[str, str]:
-    from pytest_torghut_rollout.parsing import ParseError, load_front_matter
+    from pytest_torghut_rollout.checking.parsing import ParseError, load_front_matter
 
     try:
         return "data", repr(load_front_matter(text))
@@ -470,7 +476,7 @@ def test_front_matter_reads_the_same_with_libyaml_and_pyyaml(lines: list[str], n
 
 
 def test_front_matter_is_composed_by_libyaml_when_it_can_be() -> None:
-    from pytest_torghut_rollout import parsing
+    from pytest_torghut_rollout.checking import parsing
 
     if parsing._FastStrictLoader is None:
         pytest.skip("PyYAML was built without libyaml here: only its own parser runs")

@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from pytest_torghut_rollout.contract import SKIP_STATUSES
-from pytest_torghut_rollout.discovery import artifact_trees, discover
-from pytest_torghut_rollout.ledger import load_ledger
-from pytest_torghut_rollout.model import CHECK_REFS as CHECK_REFS_SWITCH
-from pytest_torghut_rollout.model import Artifact, ArtifactKind, Severity
-from pytest_torghut_rollout.paths import PathMapping, Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
-from pytest_torghut_rollout.vcs import tracked_files
+from pytest_torghut_rollout.checking.discovery import artifact_trees, discover
+from pytest_torghut_rollout.checking.ledger import load_ledger
+from pytest_torghut_rollout.checking.model import CHECK_REFS as CHECK_REFS_SWITCH
+from pytest_torghut_rollout.checking.model import Artifact, ArtifactKind, Severity
+from pytest_torghut_rollout.checking.paths import PathMapping, Resolver
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
+from pytest_torghut_rollout.checking.vcs import tracked_files
+from pytest_torghut_rollout.contract.models import SKIP_STATUSES
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 VALID = FIXTURES / "valid"
@@ -54,7 +54,7 @@ UNRELATED_PLUGINS = (
     "allure_pytest",
     "hypothesispytest",
 )
-ADVISORY_WARNING = "pytest_torghut_rollout.items.TorghutAdvisoryWarning"
+ADVISORY_WARNING = "pytest_torghut_rollout.plugin.items.TorghutAdvisoryWarning"
 #: This suite's filterwarnings=error reaches into in-process runs; let advisory warnings be warnings there.
 show_advisories = pytest.mark.filterwarnings(f"always::{ADVISORY_WARNING}")
 

@@ -17,11 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.discovery import load_manifest, load_note, note_artifact
-from pytest_torghut_rollout.items import describe_findings
-from pytest_torghut_rollout.model import CHECK_REFS, Artifact
-from pytest_torghut_rollout.paths import Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifacts
+from pytest_torghut_rollout.checking.discovery import load_manifest, load_note, note_artifact
+from pytest_torghut_rollout.checking.model import CHECK_REFS, Artifact
+from pytest_torghut_rollout.checking.paths import Resolver
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, evaluate_artifacts
+from pytest_torghut_rollout.plugin.items import describe_findings
 
 VALID = Path(__file__).parent.parent / "fixtures" / "valid"
 SAMPLES = sorted(

@@ -20,10 +20,10 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.contract import CANARY_PHASE, GATE_PHASE, PHASE_ORDER, SLO_GATE_PREFIX, phase_index
-from pytest_torghut_rollout.model import ArtifactKind
-from pytest_torghut_rollout.rules import REGISTRY
-from pytest_torghut_rollout.simulate import SimulationOptions, simulate
+from pytest_torghut_rollout.checking.model import ArtifactKind
+from pytest_torghut_rollout.checking.rules import REGISTRY
+from pytest_torghut_rollout.contract.models import CANARY_PHASE, GATE_PHASE, PHASE_ORDER, SLO_GATE_PREFIX, phase_index
+from pytest_torghut_rollout.testing.simulate import SimulationOptions, simulate
 
 TreeWriter = Callable[..., Path]
 
@@ -31,7 +31,7 @@ ARTIFACT = "--torghut-granularity=artifact"
 MANIFEST_ID = "run1/rollout/phase-manifest.json"
 MANIFEST_ITEM = f"{MANIFEST_ID}::checks"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-ADVISORY = "pytest_torghut_rollout.items.TorghutAdvisoryWarning"
+ADVISORY = "pytest_torghut_rollout.plugin.items.TorghutAdvisoryWarning"
 FUTURE = "2099-01-01"
 
 
@@ -411,7 +411,7 @@ def waiver_table(rule: str, owner: str = "alice@example.com") -> str:
 @pytest.fixture
 def today(monkeypatch: pytest.MonkeyPatch) -> None:
     """Judge waivers by a fixed date, for in-process runs."""
-    monkeypatch.setattr("pytest_torghut_rollout.waivers.today_utc", lambda: date(2026, 4, 2))
+    monkeypatch.setattr("pytest_torghut_rollout.checking.waivers.today_utc", lambda: date(2026, 4, 2))
 
 
 @pytest.mark.usefixtures("today")
@@ -593,7 +593,7 @@ def test_pytest_split_groups_partition_the_checks_exactly(pytester: pytest.Pytes
 SPY_CONFTEST = """
 import os
 
-import pytest_torghut_rollout.discovery as discovery
+import pytest_torghut_rollout.checking.discovery as discovery
 
 _read_text = discovery._read_text
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
@@ -640,7 +640,7 @@ def test_collection_at_artifact_granularity_reads_no_artifact(pytester: pytest.P
 
 
 def test_an_artifact_item_keeps_no_parsed_document_once_it_ran(pytester: pytest.Pytester, artifacts: Path) -> None:
-    from pytest_torghut_rollout.granularity import ArtifactItem
+    from pytest_torghut_rollout.plugin.granularity import ArtifactItem
 
     recorder = pytester.inline_run(artifacts_arg(artifacts), ARTIFACT)
     (call,) = recorder.getcalls("pytest_collection_finish")

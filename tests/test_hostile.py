@@ -17,12 +17,12 @@ from typing import Any
 import hypothesis  # noqa: F401  (imported once here, not by every in-process run)
 import pytest
 
-from pytest_torghut_rollout import discovery
-from pytest_torghut_rollout.discovery import load_manifest, note_artifact
-from pytest_torghut_rollout.model import ArtifactKind
-from pytest_torghut_rollout.paths import Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifacts
-from pytest_torghut_rollout.rules.base import MAX_FINDINGS
+from pytest_torghut_rollout.checking import discovery
+from pytest_torghut_rollout.checking.discovery import load_manifest, note_artifact
+from pytest_torghut_rollout.checking.model import ArtifactKind
+from pytest_torghut_rollout.checking.paths import Resolver
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, evaluate_artifacts
+from pytest_torghut_rollout.checking.rules.base import MAX_FINDINGS
 
 TreeWriter = Callable[..., Path]
 

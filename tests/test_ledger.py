@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from pytest_torghut_rollout.ledger import Entry, Ledger, LedgerError, identity, keep, line_digest, load_ledger
-from pytest_torghut_rollout.rules import REGISTRY
+from pytest_torghut_rollout.checking.ledger import Entry, Ledger, LedgerError, identity, keep, line_digest, load_ledger
+from pytest_torghut_rollout.checking.rules import REGISTRY
 
 TreeWriter = Callable[..., Path]
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import pytest_torghut_rollout.rules as rules_package
-from pytest_torghut_rollout.contract import manifest_schema, note_schema
-from pytest_torghut_rollout.model import CHECK_REFS, Artifact, ArtifactKind, Finding
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, Registry, rule
-from pytest_torghut_rollout.rules.ownership import ownership_problems, schema_locations
+import pytest_torghut_rollout.checking.rules as rules_package
+from pytest_torghut_rollout.checking.model import CHECK_REFS, Artifact, ArtifactKind, Finding
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, Registry, rule
+from pytest_torghut_rollout.checking.rules.ownership import ownership_problems, schema_locations
+from pytest_torghut_rollout.contract.models import manifest_schema, note_schema
 
 SCHEMAS: dict[ArtifactKind, Any] = {"manifest": manifest_schema, "scheduler-note": note_schema}
 
@@ -88,7 +88,7 @@ def test_known_errors_keep_their_owners() -> None:
 def _ranges() -> dict[str, tuple[str, str]]:
     doc = rules_package.__doc__ or ""
     found = re.findall(r"``rules/(\w+)\.py``\s+(T[MN]\d{3})-(T[MN]\d{3})", doc)
-    return {f"pytest_torghut_rollout.rules.{module}": (first, last) for module, first, last in found}
+    return {f"pytest_torghut_rollout.checking.rules.{module}": (first, last) for module, first, last in found}
 
 
 def test_each_rule_lives_in_the_module_of_its_id_range() -> None:

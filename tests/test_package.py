@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import pytest_torghut_rollout
-from pytest_torghut_rollout import items, model, rules
+from pytest_torghut_rollout.checking import model, rules
+from pytest_torghut_rollout.plugin import items
 
 #: What the checks import; a run without torghut artifacts must not pay for any of it.
 HEAVY_MODULES = ("pydantic", "jsonschema", "yaml")
@@ -43,10 +44,12 @@ def test_every_public_name_is_the_object_of_its_home_module() -> None:
         "Rule": rules.Rule,
         "Severity": model.Severity,
         "TorghutAdvisoryWarning": items.TorghutAdvisoryWarning,
+        "TorghutWaiverWarning": items.TorghutWaiverWarning,
         "check_artifact": rules.check_artifact,
     }
     for name, home in homes.items():
         assert getattr(pytest_torghut_rollout, name) is home, name
+
     assert set(pytest_torghut_rollout.__all__) == {*homes, "__version__"}
     assert isinstance(pytest_torghut_rollout.__version__, str)
     assert set(pytest_torghut_rollout.__all__) <= set(dir(pytest_torghut_rollout))
@@ -55,3 +58,12 @@ def test_every_public_name_is_the_object_of_its_home_module() -> None:
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchName'"):
         _ = pytest_torghut_rollout.NoSuchName
+
+
+def test_the_strategies_keep_their_documented_import_path() -> None:
+    from pytest_torghut_rollout import strategies
+    from pytest_torghut_rollout.testing import strategies as home
+
+    assert strategies.__all__ == home.__all__
+    for name in home.__all__:
+        assert getattr(strategies, name) is getattr(home, name), name

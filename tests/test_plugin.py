@@ -20,7 +20,9 @@ import hypothesis  # noqa: F401
 import pytest
 
 import pytest_torghut_rollout
-from pytest_torghut_rollout.contract import (
+from pytest_torghut_rollout.checking.model import CHECK_REFS, ArtifactKind
+from pytest_torghut_rollout.checking.rules import REGISTRY
+from pytest_torghut_rollout.contract.models import (
     ADJACENT_TRANSITIONS,
     CANARY_PHASE,
     DRIFT_EVIDENCE_FILES,
@@ -30,12 +32,10 @@ from pytest_torghut_rollout.contract import (
     RUNTIME_PHASE,
     phase_index,
 )
-from pytest_torghut_rollout.model import CHECK_REFS, ArtifactKind
-from pytest_torghut_rollout.rules import REGISTRY
 
 TreeWriter = Callable[..., Path]
 
-ADVISORY = "pytest_torghut_rollout.items.TorghutAdvisoryWarning"
+ADVISORY = "pytest_torghut_rollout.plugin.items.TorghutAdvisoryWarning"
 #: Advisory findings are warnings; this suite's filterwarnings=error would leak into in-process runs.
 show_advisories = pytest.mark.filterwarnings(f"always::{ADVISORY}")
 
@@ -1151,7 +1151,7 @@ def test_evidence_names_the_sha256_of_every_file_checked(pytester: pytest.Pytest
 
 # -- waivers -------------------------------------------------------------------------------------------
 
-WAIVER_WARNING = "pytest_torghut_rollout.items.TorghutWaiverWarning"
+WAIVER_WARNING = "pytest_torghut_rollout.plugin.items.TorghutWaiverWarning"
 #: An unmatched waiver is a warning; this suite's filterwarnings=error would leak into in-process runs.
 show_waiver_warnings = pytest.mark.filterwarnings(f"always::{WAIVER_WARNING}")
 TM012_ID = f"{MANIFEST_ID}::TM012-transition-adjacency"
@@ -1182,7 +1182,7 @@ def write_waivers(pytester: pytest.Pytester, *tables: str) -> str:
 
 def fix_today(monkeypatch: pytest.MonkeyPatch, today: str) -> None:
     """Make ``today`` the date waivers are judged by, for in-process runs."""
-    monkeypatch.setattr("pytest_torghut_rollout.waivers.today_utc", lambda: date.fromisoformat(today))
+    monkeypatch.setattr("pytest_torghut_rollout.checking.waivers.today_utc", lambda: date.fromisoformat(today))
 
 
 def test_live_waiver_reports_the_failure_as_an_xfail_naming_its_owner(
@@ -1358,7 +1358,7 @@ def test_xdist_workers_judge_waivers_by_the_controllers_date(
         """
         import datetime
         import pytest
-        import pytest_torghut_rollout.waivers as waivers
+        import pytest_torghut_rollout.checking.waivers as waivers
 
         @pytest.hookimpl(tryfirst=True)
         def pytest_configure(config):

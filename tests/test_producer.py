@@ -18,7 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_torghut_rollout.contract import (
+from pytest_torghut_rollout.checking.discovery import note_artifact
+from pytest_torghut_rollout.checking.model import CHECK_REFS
+from pytest_torghut_rollout.checking.paths import PathMapping
+from pytest_torghut_rollout.contract.models import (
     ADJACENT_TRANSITIONS,
     DRIFT_EVIDENCE_FILES,
     PHASE_ORDER,
@@ -26,9 +29,6 @@ from pytest_torghut_rollout.contract import (
     SloGate,
     phase_index,
 )
-from pytest_torghut_rollout.discovery import note_artifact
-from pytest_torghut_rollout.model import CHECK_REFS
-from pytest_torghut_rollout.paths import PathMapping
 from pytest_torghut_rollout.producer import (
     ArtifactTree,
     ContractViolationError,

@@ -9,8 +9,8 @@ from typing import Any
 import hypothesis  # noqa: F401
 import pytest
 
-from pytest_torghut_rollout.model import Artifact, NoteFile
-from pytest_torghut_rollout.progress import INTERVAL, CollectionProgress
+from pytest_torghut_rollout.checking.model import Artifact, NoteFile
+from pytest_torghut_rollout.plugin.progress import INTERVAL, CollectionProgress
 
 
 class FakeTerminal:

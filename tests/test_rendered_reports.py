@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_torghut_rollout import __version__
-from pytest_torghut_rollout.allure_report import categories
-from pytest_torghut_rollout.contract import CONTRACT
-from pytest_torghut_rollout.rules import REGISTRY
+from pytest_torghut_rollout.checking.rules import REGISTRY
+from pytest_torghut_rollout.contract.models import CONTRACT
+from pytest_torghut_rollout.plugin.allure_report import categories
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Dialog, Page, Route

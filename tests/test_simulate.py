@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from pytest_torghut_rollout.checking.discovery import discover
+from pytest_torghut_rollout.checking.rules import REGISTRY
 from pytest_torghut_rollout.cli import EXIT_OK, EXIT_REFUSED, main
-from pytest_torghut_rollout.discovery import discover
-from pytest_torghut_rollout.rules import REGISTRY
-from pytest_torghut_rollout.simulate import EPOCH, FAULTS_FILE, SimulationOptions, simulate
+from pytest_torghut_rollout.testing.simulate import EPOCH, FAULTS_FILE, SimulationOptions, simulate
 
 PREFIX = "/tmp/torghut/autonomy"
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.contract import PhaseManifest, SchedulerNote
-from pytest_torghut_rollout.discovery import discover, manifest_artifact, note_artifact
-from pytest_torghut_rollout.model import ARTIFACT_KINDS, CHECK_REFS
-from pytest_torghut_rollout.mutations import HISTORY_RULES, MUTATIONS, Mutation, by_kind, candidates, killed_rules
-from pytest_torghut_rollout.paths import PathMapping, Resolver
+from pytest_torghut_rollout.checking.discovery import discover, manifest_artifact, note_artifact
+from pytest_torghut_rollout.checking.model import ARTIFACT_KINDS, CHECK_REFS
+from pytest_torghut_rollout.checking.paths import PathMapping, Resolver
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, check_artifact
+from pytest_torghut_rollout.contract.models import PhaseManifest, SchedulerNote
 from pytest_torghut_rollout.producer import (
     NOTE_FORMATS,
     CycleSpec,
@@ -27,8 +27,15 @@ from pytest_torghut_rollout.producer import (
     render_note,
     write_scenario,
 )
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, check_artifact
-from pytest_torghut_rollout.strategies import manifests, mutations, scenarios, scheduler_notes
+from pytest_torghut_rollout.testing.mutations import (
+    HISTORY_RULES,
+    MUTATIONS,
+    Mutation,
+    by_kind,
+    candidates,
+    killed_rules,
+)
+from pytest_torghut_rollout.testing.strategies import manifests, mutations, scenarios, scheduler_notes
 
 PREFIX = "/tmp/torghut/autonomy"
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

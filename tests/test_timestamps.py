@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_torghut_rollout.timestamps import is_rfc3339
+from pytest_torghut_rollout.contract.timestamps import is_rfc3339
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from pytest_torghut_rollout import vcs
-from pytest_torghut_rollout.rules import REGISTRY
+from pytest_torghut_rollout.checking import vcs
+from pytest_torghut_rollout.checking.rules import REGISTRY
 
 TreeWriter = Callable[..., Path]
 Git = Callable[..., "subprocess.CompletedProcess[str]"]

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from pytest_torghut_rollout.discovery import manifest_artifact
-from pytest_torghut_rollout.layout import note_name
-from pytest_torghut_rollout.model import Artifact
-from pytest_torghut_rollout.paths import Resolver
-from pytest_torghut_rollout.rules import REGISTRY, CheckContext, evaluate_artifact
+from pytest_torghut_rollout.checking.discovery import manifest_artifact
+from pytest_torghut_rollout.checking.model import Artifact
+from pytest_torghut_rollout.checking.paths import Resolver
+from pytest_torghut_rollout.checking.rules import REGISTRY, CheckContext, evaluate_artifact
+from pytest_torghut_rollout.contract.layout import note_name
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: The fixture corpus is kept in this repository on purpose: its notes are tracked (TN022).

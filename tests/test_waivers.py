@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_torghut_rollout.rules import REGISTRY
-from pytest_torghut_rollout.waivers import Waiver, WaiverBook, WaiverFileError, load_waivers
+from pytest_torghut_rollout.checking.rules import REGISTRY
+from pytest_torghut_rollout.checking.waivers import Waiver, WaiverBook, WaiverFileError, load_waivers
 
 TODAY = date(2026, 6, 30)
 

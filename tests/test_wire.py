@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from pytest_torghut_rollout.wire import PROPERTY_PREFIX, CheckOutcome, Prop
+from pytest_torghut_rollout.plugin.wire import PROPERTY_PREFIX, CheckOutcome, Prop
 
 NAMES = {name: value for name, value in vars(Prop).items() if name.isupper()}
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..discovery import artifact_trees, discover, manifest_artifact, note_artifact
-from ..model import Artifact, Finding, Severity
-from ..paths import PathMapping, Resolver
-from ..rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
+from ..checking.discovery import artifact_trees, discover, manifest_artifact, note_artifact
+from ..checking.model import Artifact, Finding, Severity
+from ..checking.paths import PathMapping, Resolver
+from ..checking.rules import REGISTRY, CheckContext, check_artifact, evaluate_artifacts
 from .layout import ArtifactTree
 
 

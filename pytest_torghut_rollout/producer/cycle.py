@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from ..contract import (
+from ..checking.model import Severity
+from ..checking.rules import REGISTRY
+from ..contract.models import (
     DEFAULT_UNHEALTHY_DRIFT_STATES,
     DRIFT_EVIDENCE_FILES,
     GATE_PHASE,
@@ -25,8 +27,6 @@ from ..contract import (
     PhaseStatus,
     SloGate,
 )
-from ..model import Severity
-from ..rules import REGISTRY
 from .checking import ContractViolationError, RuleFinding
 from .jsontext import dumps_indented
 from .layout import ArtifactTree, RunPaths, stamp

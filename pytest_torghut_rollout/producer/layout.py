@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from ..layout import MANIFEST_DIR, MANIFEST_NAME, NOTES_DIR
-from ..paths import PathMapping, Resolver
+from ..checking.paths import PathMapping, Resolver
+from ..contract.layout import MANIFEST_DIR, MANIFEST_NAME, NOTES_DIR
 
 INCIDENTS_DIR = "rollback-incidents"
 

@@ -16,7 +16,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
-from ..contract import (
+from ..checking.model import DEFAULT_UNHEALTHY_DRIFT_STATES
+from ..contract.models import (
     CANARY_GATE,
     CANARY_PHASE,
     DECISION_GATE,
@@ -43,7 +44,6 @@ from ..contract import (
     SloGate,
     Writer,
 )
-from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES
 from .checking import WriteResult, check_manifest_data
 from .jsontext import dumps_indented
 from .layout import RunPaths

@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import yaml
 
-from ..contract import NoteOutcome, SchedulerNote, note_name
-from ..schema import fast_paths_enabled
+from ..checking.schema import fast_paths_enabled
+from ..contract.models import NoteOutcome, SchedulerNote, note_name
 from .checking import RuleFinding, WriteResult, check_note_text
 from .layout import ArtifactTree
 from .storage import append_numbered

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
-from ..contract_data import NOTE_PREFIX, NOTE_SUFFIX, note_name
+from ..contract.data import NOTE_PREFIX, NOTE_SUFFIX, note_name
 
 CHUNK = 64 * 1024
 

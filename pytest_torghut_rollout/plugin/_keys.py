@@ -1,0 +1,27 @@
+"""Every stash key the plugin uses, declared in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..checking.model import Artifact, Finding
+from ..checking.rules import CheckContext, Verdict
+from ..checking.waivers import Waiver
+from .settings import Settings
+from .wire import CheckOutcome
+
+SETTINGS_KEY = pytest.StashKey[Settings]()
+CONTEXT_KEY = pytest.StashKey[CheckContext]()
+FINDINGS_KEY = pytest.StashKey[list[Finding]]()
+OUTCOME_KEY = pytest.StashKey[CheckOutcome]()
+VERDICT_KEY = pytest.StashKey[Verdict]()
+WAIVER_KEY = pytest.StashKey[Waiver]()
+SHIPPED_KEY = pytest.StashKey[set[str]]()
+"""Artifacts whose facts this process has already sent with a report (each is sent once)."""
+SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()
+"""Each notes series directory's notes, as discovery read them (for the series' summary)."""
+SERIES_SUMMARY_KEY = pytest.StashKey[dict[Path, dict[str, Any]]]()
+"""Each notes series' summary (``facts.series_summary``), made when its notes were read lazily."""
