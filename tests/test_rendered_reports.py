@@ -10,6 +10,7 @@ PNG of each page looked at.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import os
@@ -230,6 +231,33 @@ def test_html_report_shows_the_failing_check_with_its_rule_and_evidence(open_rep
     assert OTHER_FINDING in visible_text(page)
     assert page.locator("a[href^='data:']").count() == 0  # browsers open no data: link from a page
     assert_nothing_injected(opened)
+
+
+@pytest.mark.slow
+def test_html_report_opens_on_the_governance_summary_of_every_run(open_report: Opener, reports: Reports) -> None:
+    opened = open_report(reports.html)
+    page = opened.page
+    runs = page.locator("table.torghut-runs")
+    runs.wait_for()
+    screenshot(page, "html-governance-summary")
+    text = visible_text(page)
+    assert "Governance summary: fail" in text
+    manifests = sorted(reports.artifacts.rglob("phase-manifest.json"))
+    assert len(manifests) >= 2
+    rows = runs.locator("tr")
+    assert rows.count() == len(manifests) + 1  # the header, then one row per run
+    summary = runs.inner_text()
+    for manifest in manifests:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        assert data["run_id"] in summary, manifest
+        assert hashlib.sha256(manifest.read_bytes()).hexdigest() in summary.replace("\n", ""), manifest
+    # The violating run's row is tinted and counts its one failed check (the column before the digest).
+    violating = runs.locator("tr", has_text=VIOLATING)
+    assert violating.count() == 1
+    assert violating.get_attribute("class") == "torghut-failed"
+    assert violating.locator("td").all_inner_texts()[-2].strip() == "1"
+    assert "not in a git work tree" in page.locator("table.torghut-environment").inner_text()
+    assert page.locator(".torghut-partial").count() == 0  # a full run carries no partial banner
 
 
 @pytest.mark.slow
