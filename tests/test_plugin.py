@@ -730,6 +730,48 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
 # -- reporting -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("junit", [False, True], ids=["no-junit", "junit"])
+def test_a_report_ships_its_evidence_as_one_string_and_only_what_is_asked_for(
+    pytester: pytest.Pytester, artifacts: Path, junit: bool
+) -> None:
+    """xdist serialises every report: the evidence travels packed, the teardown copy only for
+    JUnit XML, and pytest-html extras only when an HTML report is written."""
+    # A plugin, not a conftest: conftest hooks only see items under the conftest's directory.
+    pytester.syspathinsert()
+    pytester.makepyfile(
+        spyplug="""
+        import json
+
+        SEEN = []
+
+        def pytest_runtest_logreport(report):
+            if "TM012" in report.nodeid:
+                names = [name for name, _ in report.user_properties]
+                SEEN.append((report.when, names, bool(getattr(report, "extras", []))))
+
+        def pytest_unconfigure(config):
+            print("SEEN=" + json.dumps(SEEN))
+        """
+    )
+    args = [artifacts_arg(artifacts), "-s", "-p", "spyplug"]
+    if junit:
+        args.append("--junitxml=junit.xml")
+    result = pytester.runpytest(*args)
+    (line,) = [x for x in result.outlines if x.startswith("SEEN=")]
+    seen = {when: (names, extras) for when, names, extras in json.loads(line.removeprefix("SEEN="))}
+    call_names, call_extras = seen["call"]
+    # The artifact's facts ride along once per artifact, on whichever of its reports comes first.
+    assert call_names[0] == "torghut_packed"
+    assert set(call_names) <= {"torghut_packed", "torghut_artifact_facts"}
+    assert call_extras is False  # no --html
+    teardown_names, _ = seen["teardown"]
+    assert ("torghut_rule" in teardown_names) is junit
+    if junit:
+        text = (pytester.path / "junit.xml").read_text(encoding="utf-8")
+        assert '<property name="torghut_rule" value="TM012" />' in text
+        assert "torghut_packed" not in text
+
+
 def test_junit_xml_carries_the_rule_properties(
     pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any]
 ) -> None:

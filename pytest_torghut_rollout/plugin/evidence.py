@@ -43,7 +43,7 @@ from .granularity import GRANULARITY_PROPERTY, ITEM_NAME, READ_AS_PROPERTY, UNRE
 from .items import Discovery, TorghutWaiverWarning
 from .selection import Selection
 from .settings import Settings
-from .wire import CheckOutcome, Prop
+from .wire import CheckOutcome, Prop, unpacked
 
 FACTS_PROPERTY = Prop.ARTIFACT_FACTS
 TRACKED_NOTES_OPT_OUT = {
@@ -132,7 +132,8 @@ class EvidenceRecorder:
         """Take what a report says about a torghut check (once: from its call or failed setup)."""
         if not carries_outcome(report):
             return
-        props = dict(report.user_properties)
+        properties = unpacked(report.user_properties)
+        props = dict(properties)
         if Prop.DISCOVERY in props:
             self.discovery = json.loads(str(props[Prop.DISCOVERY]))
             self.discovery_failed = report.failed
@@ -148,7 +149,7 @@ class EvidenceRecorder:
             self.selection.inapplicable += len(str(props.get(Prop.INAPPLICABLE_RULES, "")).split())
             if props.get(READ_AS_PROPERTY):
                 self.read_notes[str(props[READ_AS_PROPERTY])] += 1
-            groups = check_groups(report.user_properties)
+            groups = check_groups(properties)
             if FACTS_PROPERTY in props and groups:
                 self.facts.setdefault(str(groups[0][Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
             # One check per rule the artifact item ran, each with its own outcome, under the id

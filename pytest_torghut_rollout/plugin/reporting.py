@@ -33,7 +33,7 @@ from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome, check_g
 from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, UNREAD_NOTE, ArtifactItem
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
-from .wire import PROPERTY_PREFIX, CheckOutcome, Prop
+from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked
 
 
 def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
@@ -149,16 +149,18 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         # artifact has no line; the terminal reporter prints a None line number as nothing).
         report.longrepr = (item.nodeid, None, report.longrepr[2])  # type: ignore[assignment]
     # Each report copies item.user_properties when it is made, and JUnit XML writes the
-    # properties of the teardown report: record them on the item as well as on this report.
-    item.user_properties.extend(properties)
-    report.user_properties.extend(properties)
+    # properties of the teardown report: when it is written, record them on the item as well as
+    # on this report. Otherwise the teardown report stays light (xdist ships every report).
+    if item.config.getoption("xmlpath", None):
+        item.user_properties.extend(properties)
+    report.user_properties.append(packed(properties))
     if not isinstance(item, RuleItem | ArtifactItem):
         return
     _ship_facts(item, report)
     # The findings travel as properties and extras, not as a report section: a section
     # would repeat the failure text in the terminal, JSON-encoded, for every failure.
-    if not item.config.pluginmanager.hasplugin("html"):
-        return
+    if not item.config.pluginmanager.hasplugin("html") or not item.config.getoption("htmlpath", None):
+        return  # no HTML report is written: extras would only weigh down every report (and xdist)
     if isinstance(item, RuleItem):
         _html_extras(report, item, dict(properties), settings)
     else:
@@ -407,13 +409,14 @@ class HtmlEvidence:
         for n, cell in enumerate(cells):
             if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
                 cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
-        props = dict(report.user_properties)
+        properties = unpacked(report.user_properties)
+        props = dict(properties)
         rule = f"{props.get(Prop.RULE, '')} {props.get(Prop.SLUG, '')}".strip()
         severity = str(props.get(Prop.SEVERITY, ""))
         if props.get(GRANULARITY_PROPERTY) == "artifact":
             # One row for every rule of an artifact: name them all, and each severity among them.
             rule = str(props.get(Prop.RULES, ""))
-            severities = {str(v) for k, v in report.user_properties if k == Prop.SEVERITY}
+            severities = {str(v) for k, v in properties if k == Prop.SEVERITY}
             severity = " ".join(sorted(severities))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",

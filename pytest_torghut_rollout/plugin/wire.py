@@ -10,6 +10,7 @@ evidence JSON read exactly as before. No pytest here.
 from __future__ import annotations
 
 import enum
+import json
 from typing import Final
 
 PROPERTY_PREFIX = "torghut_"
@@ -54,6 +55,9 @@ class Prop:
     """JSON: a list of findings (pointer, message, expected, found)."""
     NOT_EVALUATED: Final = "torghut_not_evaluated"
     UNFOLLOWED: Final = "torghut_unfollowed"
+    PACKED: Final = "torghut_packed"
+    """JSON: a report's evidence properties as ``[name, value]`` pairs, in one string. The call
+    report carries them so: xdist ships one string far faster than a hundred tuples."""
     ARTIFACT_FACTS: Final = "torghut_artifact_facts"
     """JSON: what the evidence records of the artifact (carried once per artifact)."""
     # An artifact item (one test per artifact): the rules it ran, left out, and could not apply.
@@ -75,3 +79,19 @@ class Prop:
     # The waivers test.
     WAIVERS: Final = "torghut_waivers"
     """JSON: the waivers file and the indices of its expired waivers."""
+
+
+def packed(properties: list[tuple[str, str]]) -> tuple[str, str]:
+    """The property that carries ``properties`` on a report, as one JSON string."""
+    return (Prop.PACKED, json.dumps(properties))
+
+
+def unpacked(user_properties: list[tuple[str, object]]) -> list[tuple[str, object]]:
+    """A report's properties with the packed ones laid out in place, in order."""
+    out: list[tuple[str, object]] = []
+    for name, value in user_properties:
+        if name == Prop.PACKED:
+            out.extend((str(n), v) for n, v in json.loads(str(value)))
+        else:
+            out.append((name, value))
+    return out
