@@ -14,7 +14,7 @@ machine), each in a fresh process:
   collectors, each with the same number of no-op ``pytest.Item``s: what pytest itself costs;
 - both again with ``-n 2`` when pytest-xdist is installed;
 - with ``--artifact``, the plugin at ``--torghut-granularity=artifact`` (one test per artifact,
-  read when it runs), and with xdist also ``-n 2 --dist loadfile``; the ratios against one test
+  read when it runs), and with xdist also ``-n 2``; the ratios against one test
   per rule are printed after the table;
 - with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
 - check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
@@ -43,9 +43,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACT = "plugin artifact"
-ARTIFACT_XDIST = "plugin artifact -n 2 loadfile"
+ARTIFACT_XDIST = "plugin artifact -n 2"
 ARTIFACT_FLOOR = "floor artifact"
-ARTIFACT_FLOOR_XDIST = "floor artifact -n 2 loadfile"
+ARTIFACT_FLOOR_XDIST = "floor artifact -n 2"
 #: The floor each plugin mode is compared with: the same collectors, and one no-op item per test
 #: the plugin runs (per rule, or per artifact).
 FLOOR_OF = {
@@ -191,7 +191,7 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 modes")
     parser.add_argument(
-        "--artifact", action="store_true", help="also run at artifact granularity (and -n 2 --dist loadfile)"
+        "--artifact", action="store_true", help="also run at artifact granularity (and with -n 2)"
     )
     parser.add_argument(
         "--only",
@@ -229,9 +229,9 @@ def main() -> int:
                 write_floor(floor_artifact, [(name, 1) for name, _ in nodes])
                 modes[ARTIFACT_FLOOR] = ([*pytest, str(floor_artifact)], floor_artifact)
                 if xdist:
-                    modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2", "--dist", "loadfile"], tree.parent)
+                    modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2"], tree.parent)
                     modes[ARTIFACT_FLOOR_XDIST] = (
-                        [*modes[ARTIFACT_FLOOR][0], "-n", "2", "--dist", "loadfile"],
+                        [*modes[ARTIFACT_FLOOR][0], "-n", "2"],
                         floor_artifact,
                     )
             if cjs:
