@@ -190,9 +190,7 @@ def main() -> int:
     parser.add_argument("--full-max", type=int, default=1000, help="larger trees are measured with --collect-only")
     parser.add_argument("--before", type=Path, help="also run the plugin from this checkout of another version")
     parser.add_argument("--no-xdist", action="store_true", help="skip the -n 2 modes")
-    parser.add_argument(
-        "--artifact", action="store_true", help="also run at artifact granularity (and with -n 2)"
-    )
+    parser.add_argument("--artifact", action="store_true", help="also run at artifact granularity (and with -n 2)")
     parser.add_argument(
         "--only",
         type=lambda text: [m.strip() for m in text.split(",") if m.strip()],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -171,16 +172,19 @@ class EvidenceRecorder:
         outcome = CheckOutcome.ERROR if error else str(props[Prop.OUTCOME])
         if props.get(Prop.UNFOLLOWED):
             self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
+        # A large run records hundreds of thousands of checks: share the strings they repeat.
+        shared = sys.intern
+        sha256 = props.get(Prop.SHA256)
         self.checks.append(
             {
                 "nodeid": nodeid,
-                "rule": props[Prop.RULE],
-                "slug": props[Prop.SLUG],
-                "severity": props[Prop.SEVERITY],
-                "artifact": props[Prop.ARTIFACT],
-                "kind": props[Prop.KIND],
-                "sha256": props.get(Prop.SHA256) or None,
-                "outcome": outcome,
+                "rule": shared(str(props[Prop.RULE])),
+                "slug": shared(str(props[Prop.SLUG])),
+                "severity": shared(str(props[Prop.SEVERITY])),
+                "artifact": shared(str(props[Prop.ARTIFACT])),
+                "kind": shared(str(props[Prop.KIND])),
+                "sha256": shared(str(sha256)) if sha256 else None,
+                "outcome": shared(str(outcome)),
                 "findings": [finding_values(f) for f in json.loads(str(props[Prop.FINDINGS]))],
                 "not_evaluated": str(props.get(Prop.NOT_EVALUATED) or "") or None,
                 "waiver": _waiver_of(props),

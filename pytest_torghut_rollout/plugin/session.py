@@ -32,7 +32,7 @@ from .progress import CollectionProgress
 from .reporting import HtmlEvidence, enrich_report, summary_lines
 from .selection import deselection_options
 from .settings import RUN_DATE, Settings
-from .wire import WORKER_OUTPUT
+from .wire import WORKER_OUTPUT, Prop
 
 
 def activate(config: pytest.Config, settings: Settings) -> None:
@@ -60,7 +60,7 @@ def activate(config: pytest.Config, settings: Settings) -> None:
     if settings.artifacts_only:
         # No test paths to collect, so that only the artifacts' items (added later) run.
         config.args = []
-    conformance = Conformance(settings)
+    conformance = Conformance(settings, html_report=bool(config.getoption("htmlpath", None)))
     conformance.recorder.selection.options = tuple(deselection_options(config))
     conformance.recorder.command = tuple(config.invocation_params.args)
     config.pluginmanager.register(conformance, "torghut-conformance")
@@ -83,9 +83,11 @@ JSON_CACHE_LIMIT = 256
 class Conformance:
     """Collection and reporting of one conformance run."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, html_report: bool = False) -> None:
         self.settings = settings
         self.recorder = EvidenceRecorder(settings)
+        self.html_report = html_report
+        """pytest-html fills its rows from the reports when it writes the page, at the end."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(
@@ -173,9 +175,20 @@ class Conformance:
         enrich_report(item, report)
         return report
 
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Record results where reports arrive (the controller under xdist)."""
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
+        """Record results where reports arrive (the controller under xdist).
+
+        Once every plugin has seen the report, its packed evidence is dropped unless an HTML
+        report still needs it: pytest keeps every report to the end of the run, and the recorder
+        has what it needs.
+        """
         self.recorder.record(report)
+        try:
+            return (yield)
+        finally:
+            if not self.html_report:
+                report.user_properties[:] = [p for p in report.user_properties if p[0] != Prop.PACKED]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Once, on the controller: warn of unmatched waivers, extend the notes ledger after a
