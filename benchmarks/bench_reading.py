@@ -29,9 +29,14 @@ from pathlib import Path
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from pytest_torghut_rollout.checking.discovery import artifact_trees, discover, load_manifest, load_note
-from pytest_torghut_rollout.checking.paths import Resolver
-from pytest_torghut_rollout.checking.rules import CheckContext, check_artifact
+try:
+    from pytest_torghut_rollout.checking.discovery import artifact_trees, discover, load_manifest, load_note
+    from pytest_torghut_rollout.checking.paths import Resolver
+    from pytest_torghut_rollout.checking.rules import CheckContext, check_artifact
+except ImportError:  # a version from before the package had folders (--before)
+    from pytest_torghut_rollout.discovery import artifact_trees, discover, load_manifest, load_note
+    from pytest_torghut_rollout.paths import Resolver
+    from pytest_torghut_rollout.rules import CheckContext, check_artifact
 
 tree = Path(sys.argv[1])
 paths = [tree]
