@@ -495,3 +495,54 @@ def test_front_matter_is_composed_by_libyaml_when_it_can_be() -> None:
     finally:
         parsing._load = original
     assert composed == ["_FastStrictLoader", "_StrictLoader"]
+
+
+# The refusal walks that name a place run only when a plain walk has seen a problem: both must
+# agree on whether there is one, or a refusal would be missed.
+PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=3) | st.binary(max_size=2) | st.dates(),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.text(max_size=2) | st.integers(0, 3) | st.booleans(), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@DIFFERENTIAL
+@given(value=PLAIN_VALUES)
+def test_the_plain_json_walk_sees_what_the_naming_walk_refuses(value: Any) -> None:
+    from pytest_torghut_rollout.checking import parsing
+
+    try:
+        parsing._refuse_non_json_at(value)
+    except parsing.ParseError:
+        refused = True
+    else:
+        refused = False
+    event(f"refused: {refused}")
+    assert parsing._is_json_data(value) is not refused
+
+
+@DIFFERENTIAL
+@given(lines=st.lists(YAML_PIECES, max_size=8))
+def test_the_plain_key_walk_sees_what_the_naming_walk_refuses(lines: list[str]) -> None:
+    from pytest_torghut_rollout.checking import parsing
+
+    loader = parsing._StrictLoader("\n".join(lines))
+    try:
+        node = loader.get_single_node()
+    except (yaml.YAMLError, parsing.ParseError):
+        assume(False)
+    finally:
+        loader.dispose()
+    assume(node is not None)
+    assert node is not None  # for the type checker: assume() has already ruled it out
+    try:
+        parsing._refuse_repeated_keys_at(node)
+    except parsing.ParseError:
+        refused = True
+    else:
+        refused = False
+    event(f"refused: {refused}")
+    assert parsing._repeats_a_key(node) is refused

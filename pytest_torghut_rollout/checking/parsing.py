@@ -181,6 +181,27 @@ def _load(loader: Any) -> Any:
 
 
 def _refuse_repeated_keys(root: Node) -> None:
+    """Refuse a key written twice in one mapping, naming where; the walk that finds the place
+    builds JSON Pointers, so it runs only when a plain walk has seen a repeat."""
+    if _repeats_a_key(root):
+        _refuse_repeated_keys_at(root)
+
+
+def _repeats_a_key(root: Node) -> bool:
+    stack: list[Node] = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, MappingNode):
+            keys = [(key.tag, key.value) for key, _ in node.value if isinstance(key, ScalarNode)]
+            if len(set(keys)) != len(keys):
+                return True
+            stack.extend(value for _, value in node.value)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
+def _refuse_repeated_keys_at(root: Node) -> None:
     stack: list[tuple[Node, str]] = [(root, "")]
     while stack:
         node, where = stack.pop()
@@ -199,6 +220,30 @@ def _refuse_repeated_keys(root: Node) -> None:
 
 
 def _refuse_non_json(data: Any) -> None:
+    """Refuse what JSON cannot hold, naming where (the naming walk runs only when needed)."""
+    if not _is_json_data(data):
+        _refuse_non_json_at(data)
+
+
+def _is_json_data(data: Any) -> bool:
+    stack: list[Any] = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if not all(isinstance(key, str) for key in value):
+                return False
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return False
+        elif value is not None and not isinstance(value, str | int | bool):
+            return False
+    return True
+
+
+def _refuse_non_json_at(data: Any) -> None:
     stack: list[tuple[Any, str]] = [(data, "")]
     while stack:
         value, where = stack.pop()
