@@ -148,18 +148,9 @@ class AllureEvidence:
         url = settings.doc_url(rule.anchor)
         if url is not None:  # without a documentation site the description carries the rule
             dynamic.link(url, name=f"{rule.id} {rule.slug}")
-        dynamic.epic(CONTRACT_TITLE)
-        dynamic.feature(rule_phase(rule) or artifact.kind)
-        dynamic.story(f"{rule.id} {rule.title}")
-        dynamic.parent_suite(CONTRACT_TITLE)
-        dynamic.suite(artifact_suite(artifact))
-        dynamic.sub_suite(artifact.display)
+        _label(dynamic, artifact, feature=rule_phase(rule) or artifact.kind, story=f"{rule.id} {rule.title}")
         dynamic.label("torghut_rule", rule.id)
-        dynamic.severity(
-            allure.severity_level.CRITICAL if rule.severity.value == "required" else allure.severity_level.MINOR
-        )
-        # The artifact is a parameter so that the same rule on two artifacts has two histories.
-        dynamic.parameter("artifact", artifact.display)
+        dynamic.severity(_severity(required=rule.severity.value == "required"))
         dynamic.description(f"{rule.title}\n\n{rule.source}: {rule.statement}")
         findings = [f.as_dict() for f in item.stash.get(FINDINGS_KEY, [])]
         allure.attach(
@@ -176,12 +167,7 @@ class AllureEvidence:
             name="Evidence",
             attachment_type=allure.attachment_type.JSON,
         )
-        if artifact.sha256 is not None:
-            allure.attach(
-                f"{artifact.sha256}  {artifact.display}\n",
-                name="Artifact SHA-256",
-                attachment_type=allure.attachment_type.TEXT,
-            )
+        _attach_digest(artifact)
 
     @staticmethod
     def _attach_artifact(item: ArtifactItem) -> None:
@@ -197,22 +183,15 @@ class AllureEvidence:
             if url is not None:
                 dynamic.link(url, name=f"{rule.id} {rule.slug}")
             dynamic.label("torghut_rule", rule.id)
-        dynamic.epic(CONTRACT_TITLE)
-        dynamic.feature(artifact.kind)
-        dynamic.story(f"every {artifact.kind} rule")
-        dynamic.parent_suite(CONTRACT_TITLE)
-        dynamic.suite(artifact_suite(artifact))
-        dynamic.sub_suite(artifact.display)
-        required = any(rule.severity.value == "required" for rule in item.checked_rules)
-        dynamic.severity(allure.severity_level.CRITICAL if required else allure.severity_level.MINOR)
-        dynamic.parameter("artifact", artifact.display)
+        _label(dynamic, artifact, feature=artifact.kind, story=f"every {artifact.kind} rule")
+        dynamic.severity(_severity(required=any(rule.severity.value == "required" for rule in item.checked_rules)))
         dynamic.description(
             "\n\n".join(f"{rule.id} {rule.title}\n{rule.source}: {rule.statement}" for rule in item.checked_rules)
         )
         checks = [
             {
                 "rule": rule.id,
-                "outcome": result.outcome if result is not None else "not-run",
+                "outcome": result.outcome if result is not None else CheckOutcome.NOT_RUN,
                 "findings": [f.as_dict() for f in result.findings] if result is not None else [],
             }
             for rule in item.checked_rules
@@ -231,9 +210,34 @@ class AllureEvidence:
             name="Evidence",
             attachment_type=allure.attachment_type.JSON,
         )
-        if artifact.sha256 is not None:
-            allure.attach(
-                f"{artifact.sha256}  {artifact.display}\n",
-                name="Artifact SHA-256",
-                attachment_type=allure.attachment_type.TEXT,
-            )
+        _attach_digest(artifact)
+
+
+def _label(dynamic: Any, artifact: Artifact, *, feature: str, story: str) -> None:
+    """The labels every torghut result carries: the contract, where the artifact lies, and the
+    artifact as a parameter, so that one rule on two artifacts has two histories."""
+    dynamic.epic(CONTRACT_TITLE)
+    dynamic.feature(feature)
+    dynamic.story(story)
+    dynamic.parent_suite(CONTRACT_TITLE)
+    dynamic.suite(artifact_suite(artifact))
+    dynamic.sub_suite(artifact.display)
+    dynamic.parameter("artifact", artifact.display)
+
+
+def _severity(*, required: bool) -> Any:
+    import allure
+
+    return allure.severity_level.CRITICAL if required else allure.severity_level.MINOR
+
+
+def _attach_digest(artifact: Artifact) -> None:
+    """The artifact's SHA-256 in ``sha256sum`` format, when it was read."""
+    import allure
+
+    if artifact.sha256 is not None:
+        allure.attach(
+            f"{artifact.sha256}  {artifact.display}\n",
+            name="Artifact SHA-256",
+            attachment_type=allure.attachment_type.TEXT,
+        )
