@@ -16,7 +16,7 @@ import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import yaml
 
@@ -59,6 +59,11 @@ class Search:
     """Directories not searched (unreadable, symlinked): a gate must not pass over them."""
 
 
+#: The kind a note found by its path is given until it is read: which kind of note it is (and so
+#: which rules apply) comes from its text. Discovery, the items and merged records count it so.
+UNREAD_NOTE: Final = "note"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Pending:
     """An artifact found by its path alone, to be read when its check runs (artifact granularity).
@@ -83,7 +88,7 @@ class Pending:
         """Read, parse and validate the artifact, as discovery does when it reads everything at once."""
         if self.kind == "manifest":
             return load_manifest(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes)
-        if self.kind == "note":
+        if self.kind == UNREAD_NOTE:
             return load_note(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes)
         return Artifact(
             kind="notes-series",
@@ -311,7 +316,7 @@ def _lone_note(path: Path, label: str, max_bytes: int, *, lazy: bool = False) ->
     withheld = f"only {display_name(path.name)} was given, not its {NOTES_DIR}/ directory: the series was not checked"
     if lazy:
         note = Pending(
-            kind="note", path=path, root=root, display=display, max_bytes=max_bytes, number=note_number(path.name)
+            kind=UNREAD_NOTE, path=path, root=root, display=display, max_bytes=max_bytes, number=note_number(path.name)
         )
         yield Pending(
             kind="notes-series",
@@ -378,7 +383,7 @@ def _pending_series(
         else:
             notes.append(
                 Pending(
-                    kind="note",
+                    kind=UNREAD_NOTE,
                     path=path,
                     root=directory.parent,
                     display=shown,

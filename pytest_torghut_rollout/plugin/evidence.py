@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from ..checking.discovery import UNREAD_NOTE
 from ..checking.ledger import Kept
 from ..checking.model import NOTE_KINDS, printable
 from ..checking.rules.notes import APPEND_ONLY
@@ -40,7 +41,7 @@ from ..record.build import (
     unfollowed_block,
     write_record,
 )
-from .granularity import GRANULARITY_PROPERTY, ITEM_NAME, READ_AS_PROPERTY, UNREAD_NOTE
+from .granularity import GRANULARITY_PROPERTY, ITEM_NAME, READ_AS_PROPERTY
 from .items import Discovery, TorghutWaiverWarning
 from .selection import Selection
 from .settings import Settings

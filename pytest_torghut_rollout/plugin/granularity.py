@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ..checking.discovery import Pending
+from ..checking.discovery import UNREAD_NOTE, Pending
 from ..checking.model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, printable
 from ..checking.rules import REGISTRY, CheckContext, Rule, Verdict
 from ..checking.waivers import Waiver
@@ -41,10 +41,8 @@ ITEM_NAME = "checks"
 GRANULARITY_PROPERTY = Prop.GRANULARITY
 #: The property of an artifact item found as a note unread at collection: the kind it was read as.
 READ_AS_PROPERTY = Prop.READ_AS
-#: The kind discovery counts a note under before it is read (what it is comes from its text).
-UNREAD_NOTE = "note"
 #: Outcomes that fail a check (a waived one fails under a waiver: an xfail, never a pass).
-FAILING = ("violation", "waived")
+FAILING = (CheckOutcome.VIOLATION, CheckOutcome.WAIVED)
 
 
 @dataclass(kw_only=True)
@@ -70,7 +68,7 @@ def rules_for(source: Artifact | Pending, opt_ins: Iterable[str]) -> list[Rule]:
     """The rules an artifact may need: its kind's, or for a note not read yet, those of every kind of note."""
     if isinstance(source, Artifact):
         return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
-    if source.kind != "note":
+    if source.kind != UNREAD_NOTE:
         return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
     ids = {rule.id for kind in NOTE_KINDS for rule in REGISTRY.for_kind(kind, opt_ins=opt_ins)}
     return [rule for rule in REGISTRY if rule.id in ids]
@@ -122,7 +120,7 @@ class ArtifactItem(ConformanceItem):
         source = self.parent.source
         if isinstance(source, Artifact):
             return source
-        kind: ArtifactKind = "unrecognised-note" if source.kind == "note" else source.kind
+        kind: ArtifactKind = "unrecognised-note" if source.kind == UNREAD_NOTE else source.kind
         return Artifact(kind=kind, path=source.path, root=source.root, display=source.display, number=source.number)
 
     @property

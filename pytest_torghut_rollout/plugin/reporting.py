@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ..checking.discovery import Pending
+from ..checking.discovery import UNREAD_NOTE, Pending
 from ..checking.ledger import Kept
 from ..checking.model import Artifact, Finding, printable
 from ..checking.rules import Rule, Verdict
@@ -30,7 +30,7 @@ from ._keys import (
     WAIVER_KEY,
 )
 from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome, check_groups
-from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, UNREAD_NOTE, ArtifactItem
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked

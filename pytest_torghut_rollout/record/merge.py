@@ -20,12 +20,11 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..checking.discovery import UNREAD_NOTE
 from ..checking.model import printable
 from .build import SCHEMA_ID, artifact_entries, governance, open_risks, totals, unfollowed_block
 from .schema import evidence_schema
 
-#: The kind a note found unread at collection is counted under (artifact granularity).
-UNREAD_NOTE = "note"
 #: Fields every shard must agree on, by what a difference would mean.
 SAME_VERSION = ("schema", "tool", "version", "contract")
 SAME_RUN = ("artifacts_paths", "refs_roots", "options", "opt_outs")
