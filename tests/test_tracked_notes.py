@@ -96,6 +96,10 @@ def test_without_git_on_path_the_rule_is_not_evaluated(
     monkeypatch.setenv("PATH", str(pytester.mkdir("empty-bin")))
     result = pytester.runpytest(artifacts_arg(artifacts), "-rs")
     assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] {SERIES_ID}: not evaluated: not inside a git work tree"])
+    (artifacts / ".git").mkdir()  # a work tree, and no git to ask about it
+    result = pytester.runpytest(artifacts_arg(artifacts), "-rs")
+    assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(
         [f"SKIPPED [[]1[]] {SERIES_ID}: not evaluated: git is not installed (not found on PATH)*"]
     )
@@ -142,9 +146,10 @@ def test_without_the_opt_out_the_summary_says_nothing_of_it(pytester: pytest.Pyt
     result.stdout.no_fnmatch_line("*Tracked notes were allowed*")
 
 
-def test_git_is_asked_once_per_series(
-    pytester: pytest.Pytester, write_tree: TreeWriter, monkeypatch: pytest.MonkeyPatch
+def test_git_is_asked_once_per_work_tree_and_never_outside_one(
+    pytester: pytest.Pytester, write_tree: TreeWriter, git: Git, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Thousands of series must not start thousands of processes: one listing per work tree.
     root = write_tree()
     lane = root / "run1" / "notes" / "iteration-1.md"
     lane.parent.mkdir()
@@ -158,9 +163,34 @@ def test_git_is_asked_once_per_series(
         return real(command, **kwargs)
 
     monkeypatch.setattr(subprocess, "run", counting)
-    result = pytester.runpytest(artifacts_arg(root))
+    result = pytester.runpytest(artifacts_arg(root), "-rs")
     assert result.ret == pytest.ExitCode.OK
-    assert sorted(asked) == sorted({str(root / "notes"), str(root / "run1" / "notes")})
+    assert asked == []  # under no .git: in no work tree, and git need not say so
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] {SERIES_ID}: not evaluated: not inside a git work tree"])
+
+    git(root, "init", "-q")
+    git(root / "run1", "init", "-q")  # a repository of its own inside the first
+    result = pytester.runpytest(artifacts_arg(root), "-rs")
+    assert result.ret == pytest.ExitCode.OK
+    assert sorted(asked) == sorted({os.path.realpath(root), os.path.realpath(root / "run1")})
+
+
+def test_each_directory_is_answered_from_its_work_tree_listing(
+    tmp_path: Path, write_tree: TreeWriter, git: Git
+) -> None:
+    root = write_tree()
+    (root / "run1" / "notes").mkdir(parents=True)
+    (root / "run1" / "notes" / "iteration-1.md").write_text("{}\n", encoding="utf-8")
+    git(root, "init", "-q")
+    git(root, "add", "notes")
+    index = vcs.GitIndex()
+    assert index.tracked_files(root / "notes").names == ("iteration-1.md", "iteration-2.md")
+    assert index.tracked_files(root / "run1" / "notes") == vcs.TrackedFiles()
+    assert index.tracked_files(root) == vcs.TrackedFiles()
+    link = tmp_path / "link"
+    link.symlink_to(root / "notes", target_is_directory=True)
+    assert index.tracked_files(link).names == ("iteration-1.md", "iteration-2.md")  # git answers for the target
+    assert vcs.GitIndex().tracked_files(tmp_path.parent) == vcs.TrackedFiles(unknown="not inside a git work tree")
 
 
 # -- git's answers, with a stand-in git --------------------------------------------------------------
@@ -169,6 +199,7 @@ def test_git_is_asked_once_per_series(
 def _fake_git(directory: Path, script: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Put a shell script named git first and alone on PATH (the tools it runs are named in full)."""
     tools = {name: shutil.which(name) for name in ("sleep", "env")}
+    (directory / ".git").mkdir()  # a work tree, or git is not asked
     git = directory / "git"
     git.write_text(f"#!/bin/sh\n{script.format(**tools)}\n", encoding="utf-8")
     git.chmod(0o755)

@@ -1,9 +1,14 @@
 """Ask git which files of a directory it tracks (no pytest here).
 
 READING.md section 3: notes stay out of source control. git itself is the only judge of
-what it tracks, so it is asked (``git ls-files``), once per directory, with a timeout;
-when it cannot answer (not installed, not a work tree, too slow, refusing the
-repository), the answer says why instead of guessing.
+what it tracks, so it is asked (``git ls-files``), with a timeout; when it cannot answer (not
+installed, too slow, refusing the repository), the answer says why instead of guessing.
+
+A tree of thousands of series must not start thousands of processes: ``GitIndex`` finds the
+work tree holding a directory by its ``.git`` entry (the way git finds it, once the variables
+that point git elsewhere are set aside), asks git once per work tree for everything it tracks,
+and answers each directory from that list. A directory under no ``.git`` is in no work tree,
+and git is not asked at all.
 """
 
 from __future__ import annotations
@@ -33,14 +38,63 @@ class TrackedFiles:
 
 
 def tracked_files(directory: Path, *, timeout: float = GIT_TIMEOUT) -> TrackedFiles:
-    """List what git tracks directly in ``directory`` (``git -C DIR ls-files -z -- .``)."""
+    """List what git tracks directly in ``directory`` (one directory; ``GitIndex`` for many)."""
+    return GitIndex().tracked_files(directory, timeout=timeout)
+
+
+class GitIndex:
+    """What git tracks, asked once per work tree and answered per directory."""
+
+    def __init__(self) -> None:
+        self._tops: dict[str, str | None] = {}
+        self._listings: dict[str, dict[str, list[str]] | TrackedFiles] = {}
+
+    def tracked_files(self, directory: Path, *, timeout: float = GIT_TIMEOUT) -> TrackedFiles:
+        """The files directly in ``directory`` that git tracks (also those deleted from the work tree).
+
+        ``timeout`` bounds the one ``git ls-files`` of the directory's work tree, if not asked yet.
+        """
+        real = os.path.realpath(directory)
+        top = self._top(real)
+        if top is None:
+            return TrackedFiles(unknown="not inside a git work tree")
+        if top not in self._listings:
+            self._listings[top] = _list_work_tree(top, timeout)
+        listing = self._listings[top]
+        if isinstance(listing, TrackedFiles):
+            return listing
+        relative = os.path.relpath(real, top)
+        return TrackedFiles(names=tuple(sorted(listing.get("" if relative == "." else relative, ()))))
+
+    def _top(self, directory: str) -> str | None:
+        """The nearest directory at or above ``directory`` holding a ``.git`` entry (file or folder)."""
+        walked: list[str] = []
+        current = directory
+        while current not in self._tops:
+            walked.append(current)
+            if os.path.lexists(os.path.join(current, ".git")):
+                self._tops[current] = current
+                break
+            parent = os.path.dirname(current)
+            if parent == current:
+                self._tops[current] = None
+                break
+            current = parent
+        top = self._tops[current]
+        for path in walked:
+            self._tops[path] = top
+        return top
+
+
+def _list_work_tree(top: str, timeout: float) -> dict[str, list[str]] | TrackedFiles:
+    """Every file git tracks in the work tree at ``top``, by directory relative to it; or why not."""
     git = shutil.which("git")
     if git is None:
         return TrackedFiles(unknown="git is not installed (not found on PATH): cannot tell what it tracks")
     env = {k: v for k, v in os.environ.items() if k not in _REDIRECTING}
     try:
         done = subprocess.run(
-            [git, "-C", str(directory), "ls-files", "-z", "--", "."],
+            [git, "-C", top, "ls-files", "-z"],
             capture_output=True,
             env=env,
             timeout=timeout,
@@ -56,9 +110,13 @@ def tracked_files(directory: Path, *, timeout: float = GIT_TIMEOUT) -> TrackedFi
             return TrackedFiles(unknown="not inside a git work tree")
         first = message.splitlines()[0] if message else f"exit status {done.returncode}"
         return TrackedFiles(unknown=f"git could not list what it tracks: {first}")
-    # Paths are relative to the directory; only its own files are of the series.
-    names = (os.fsdecode(p) for p in done.stdout.split(b"\0") if p)
-    return TrackedFiles(names=tuple(sorted(n for n in names if "/" not in n)))
+    # Paths are relative to the top, "/"-separated; a series' own files are those directly in it.
+    by_directory: dict[str, list[str]] = {}
+    for raw in done.stdout.split(b"\0"):
+        if raw:
+            parent, _, name = os.fsdecode(raw).rpartition("/")
+            by_directory.setdefault(os.path.normpath(parent) if parent else "", []).append(name)
+    return by_directory
 
 
 def head_commit(directory: Path, *, timeout: float = GIT_TIMEOUT) -> str | None:

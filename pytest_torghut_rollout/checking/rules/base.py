@@ -15,7 +15,7 @@ from ..ledger import Ledger
 from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, OPT_INS, Artifact, ArtifactKind, Finding, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
-from ..vcs import GIT_TIMEOUT, TrackedFiles, tracked_files
+from ..vcs import GIT_TIMEOUT, GitIndex, TrackedFiles
 
 #: Findings kept per rule and artifact; the rest are counted in one last finding, up to
 #: MAX_COUNTED, after which the check stops (each finding may cost a file system lookup).
@@ -75,7 +75,7 @@ class CheckContext:
     ledger: Ledger | None = None
     """The notes ledger of earlier digests, when one was given."""
     git_timeout: float = GIT_TIMEOUT
-    _tracked: dict[Path, TrackedFiles] = field(default_factory=dict, compare=False, repr=False)
+    _git: GitIndex = field(default_factory=GitIndex, compare=False, repr=False)
     _json_cache: dict[Path, Any] = field(default_factory=dict, compare=False, repr=False)
     _manifest_refs: list[tuple[Path, str, Path, int]] = field(default_factory=list, compare=False, repr=False)
     _latest: dict[tuple[Path, Path], int] = field(default_factory=dict, compare=False, repr=False)
@@ -134,10 +134,8 @@ class CheckContext:
         return self._latest.get((series, manifest))
 
     def tracked_files(self, directory: Path) -> TrackedFiles:
-        """What git tracks directly in ``directory``, asked once per directory."""
-        if directory not in self._tracked:
-            self._tracked[directory] = tracked_files(directory, timeout=self.git_timeout)
-        return self._tracked[directory]
+        """What git tracks directly in ``directory``; git is asked once per work tree."""
+        return self._git.tracked_files(directory, timeout=self.git_timeout)
 
     def latest_lane_note(self, series: Path) -> int | None:
         """The highest ``n`` of a lane note in ``series``, if known."""
