@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -635,7 +636,10 @@ def logged(pytester: pytest.Pytester, kind: str) -> dict[str, list[str]]:
     }
 
 
-def test_collection_at_artifact_granularity_reads_no_artifact(pytester: pytest.Pytester, artifacts: Path) -> None:
+def test_collection_at_artifact_granularity_reads_no_artifact(
+    pytester: pytest.Pytester, artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this suite's own worker is not the run's
     pytester.makeconftest(SPY_CONFTEST)
     result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), ARTIFACT, "--co")
     assert result.ret == pytest.ExitCode.OK
@@ -643,6 +647,20 @@ def test_collection_at_artifact_granularity_reads_no_artifact(pytester: pytest.P
     # One item per rule needs each note's kind to know its rules, so it reads at collection.
     pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), "--co")
     assert len(logged(pytester, "reads")["main"]) == 3
+
+
+def test_a_process_reads_each_note_once_for_its_series_and_once_for_its_own_check(
+    pytester: pytest.Pytester, artifacts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The series' cross references, its summary and its own checks share one read of its notes.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makeconftest(SPY_CONFTEST)
+    result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), ARTIFACT)
+    assert result.ret == pytest.ExitCode.OK
+    reads = Counter(logged(pytester, "reads")["main"])
+    notes = {path: count for path, count in reads.items() if Path(path).name.startswith("iteration-")}
+    assert len(notes) == 2
+    assert set(notes.values()) == {2}, notes
 
 
 def test_an_artifact_item_keeps_no_parsed_document_once_it_ran(pytester: pytest.Pytester, artifacts: Path) -> None:

@@ -84,8 +84,12 @@ class Pending:
     """A series' members: each a note to read, or one refused unread (a symlink out of the tree)."""
     withheld: str | None = None
 
-    def load(self) -> Artifact:
-        """Read, parse and validate the artifact, as discovery does when it reads everything at once."""
+    def load(self, *, note_files: Sequence[NoteFile] | None = None) -> Artifact:
+        """Read, parse and validate the artifact, as discovery does when it reads everything at once.
+
+        A series whose notes this process has already read (``light_notes``) takes their
+        ``note_files`` instead of reading them again.
+        """
         if self.kind == "manifest":
             return load_manifest(self.path, root=self.root, display=self.display, max_bytes=self.max_bytes)
         if self.kind == UNREAD_NOTE:
@@ -96,7 +100,7 @@ class Pending:
             root=self.root,
             display=self.display,
             members=self.members,
-            notes=tuple(_note_file(note) for note in self.light_notes()),
+            notes=tuple(note_files) if note_files is not None else note_files_of(self.light_notes()),
             withheld=self.withheld,
         )
 
@@ -366,7 +370,7 @@ def _load_series(
         root=directory.parent,
         display=display,
         members=tuple(members),
-        notes=tuple(_note_file(note) for note in notes),
+        notes=note_files_of(notes),
     )
     yield from notes
 
@@ -405,6 +409,11 @@ def _pending_series(
 
 def _note_file(note: Artifact) -> NoteFile:
     return NoteFile(name=note.path.name, kind=note.kind, sha256=note.sha256)
+
+
+def note_files_of(notes: Sequence[Artifact]) -> tuple[NoteFile, ...]:
+    """What a series records of each of its notes, as read."""
+    return tuple(_note_file(note) for note in notes)
 
 
 _FILE_TYPES = (

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ..checking.model import Artifact, Finding
+from ..checking.model import Artifact, Finding, NoteFile
 from ..checking.rules import CheckContext, Verdict
 from ..checking.waivers import Waiver
 from .settings import Settings
@@ -23,5 +24,16 @@ SHIPPED_KEY = pytest.StashKey[set[str]]()
 """Artifacts whose facts this process has already sent with a report (each is sent once)."""
 SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()
 """Each notes series directory's notes, as discovery read them (for the series' summary)."""
-SERIES_SUMMARY_KEY = pytest.StashKey[dict[Path, dict[str, Any]]]()
-"""Each notes series' summary (``facts.series_summary``), made when its notes were read lazily."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SeriesRead:
+    """A notes series as one read of its notes left it: its summary, and each note's file."""
+
+    summary: dict[str, Any]
+    """``facts.series_summary`` of the notes."""
+    files: tuple[NoteFile, ...]
+
+
+SERIES_READ_KEY = pytest.StashKey[dict[Path, SeriesRead]]()
+"""What this process read of each notes series (read lazily), until the series' own item takes it."""

@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
-from ..checking.discovery import UNREAD_NOTE, Pending
+from ..checking.discovery import UNREAD_NOTE, Pending, note_files_of
 from ..checking.model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severity, printable
 from ..checking.rules import REGISTRY, CheckContext, Rule, Verdict
 from ..checking.waivers import Waiver
-from ..record.facts import artifact_facts
-from ._keys import CONTEXT_KEY, SERIES_SUMMARY_KEY, SETTINGS_KEY
+from ..record.facts import artifact_facts, series_summary
+from ._keys import CONTEXT_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
 from .items import (
     ConformanceItem,
     RuleViolation,
@@ -142,7 +142,19 @@ class ArtifactItem(ConformanceItem):
         settings: Settings = self.config.stash[SETTINGS_KEY]
         context: CheckContext = self.config.stash[CONTEXT_KEY]
         source = self.parent.source
-        artifact = source if isinstance(source, Artifact) else source.load()
+        series: SeriesRead | None = None
+        if isinstance(source, Artifact):
+            artifact = source
+        elif source.kind == "notes-series":
+            # One read of the notes per process serves the cross references, the summary and the series.
+            context.learn(source.path)
+            series = self.config.stash.get(SERIES_READ_KEY, {}).pop(source.path, None)
+            if series is None:  # run again (a rerun plugin): read again
+                notes = source.light_notes()
+                series = SeriesRead(summary=series_summary(notes), files=note_files_of(notes))
+            artifact = source.load(note_files=series.files)
+        else:
+            artifact = source.load()
         applicable = {rule.id for rule in REGISTRY.for_kind(artifact.kind, opt_ins=settings.opt_ins)}
         self.inapplicable = tuple(rule for rule in self.selected if rule.id not in applicable)
         try:
@@ -150,17 +162,8 @@ class ArtifactItem(ConformanceItem):
         finally:
             # The evidence's facts need the document; keep what the report names (kind, digest)
             # and those facts, not the document: memory stays flat.
-            self.facts = self._facts(artifact, context)
+            self.facts = artifact_facts(artifact, context, summary=None if series is None else series.summary)
             self.checked = replace(artifact, data=None, schema_issues=())
-
-    def _facts(self, artifact: Artifact, context: CheckContext) -> dict[str, Any]:
-        """What the evidence says of the artifact; a series' summary comes from the one read of its notes
-        this process makes (shared with the cross-reference checks of its notes)."""
-        if artifact.kind != "notes-series":
-            return artifact_facts(artifact, context)
-        context.learn(artifact.path)
-        summary = self.config.stash.get(SERIES_SUMMARY_KEY, {}).get(artifact.path)
-        return artifact_facts(artifact, context, summary=summary)
 
     def _run(self, artifact: Artifact, applicable: set[str], settings: Settings, context: CheckContext) -> None:
         errors: list[BaseException] = []

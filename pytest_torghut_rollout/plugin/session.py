@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from ..checking.discovery import DiscoveryError, Pending, artifact_trees, locate, search
+from ..checking.discovery import DiscoveryError, Pending, artifact_trees, locate, note_files_of, search
 from ..checking.ledger import Ledger, LedgerError, keep, load_ledger
 from ..checking.model import NOTE_KINDS, Artifact
 from ..checking.paths import Resolver
 from ..checking.rules import REGISTRY, CheckContext
 from ..checking.schema import FormatCheckerError, date_time_checker
 from ..record.facts import series_summary
-from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_SUMMARY_KEY, SETTINGS_KEY
+from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
 from .allure_report import AllureEvidence
 from .evidence import EvidenceRecorder
 from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
@@ -129,7 +129,7 @@ class Conformance:
         ours: list[pytest.Item] = list(session.genitems(status))
         context = config.stash[CONTEXT_KEY]
         # Read lazily, a series' notes are read once per process, when a check or its facts need them.
-        summaries = config.stash.setdefault(SERIES_SUMMARY_KEY, {})
+        summaries = config.stash.setdefault(SERIES_READ_KEY, {})
         if self.settings.granularity != "artifact":
             config.stash[SERIES_NOTES_KEY] = series_notes([a for a in artifacts if isinstance(a, Artifact)])
         for artifact in artifacts:
@@ -276,12 +276,13 @@ def series_notes(artifacts: Sequence[Artifact]) -> dict[Path, tuple[Artifact, ..
     return {path: tuple(found) for path, found in notes.items()}
 
 
-def _summarising(series: Pending, summaries: dict[Path, dict[str, Any]]) -> Callable[[], list[Artifact]]:
-    """Read ``series``' notes (as cross-reference checks need them) and keep its summary for its facts."""
+def _summarising(series: Pending, summaries: dict[Path, SeriesRead]) -> Callable[[], list[Artifact]]:
+    """Read ``series``' notes (as cross-reference checks need them) and keep what the series' own
+    item needs of them (its summary and note files), so that no process reads a series twice."""
 
     def read() -> list[Artifact]:
         notes = series.light_notes()
-        summaries[series.path] = series_summary(notes)
+        summaries[series.path] = SeriesRead(summary=series_summary(notes), files=note_files_of(notes))
         return notes
 
     return read

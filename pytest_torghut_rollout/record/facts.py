@@ -174,9 +174,3 @@ def artifact_facts(
         if summary is not None
         else series_summary(notes),
     }
-
-
-def _series(artifact: Artifact, notes: Iterable[Artifact], summary: dict[str, Any] | None) -> dict[str, Any] | None:
-    if artifact.kind != "notes-series":
-        return None
-    return summary if summary is not None else series_summary(notes)
