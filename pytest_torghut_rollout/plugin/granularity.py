@@ -165,6 +165,12 @@ class ArtifactItem(ConformanceItem):
             self.facts = artifact_facts(artifact, context, summary=None if series is None else series.summary)
             self.checked = replace(artifact, data=None, schema_issues=())
 
+    def release(self) -> None:
+        """Forget the rules' results and the artifact's facts once the reports carry them
+        (pytest keeps every item to the end of the run)."""
+        self.results = {}
+        self.facts = None
+
     def _run(self, artifact: Artifact, applicable: set[str], settings: Settings, context: CheckContext) -> None:
         errors: list[BaseException] = []
         for rule in self.selected:

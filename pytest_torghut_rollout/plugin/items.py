@@ -163,6 +163,13 @@ class RuleItem(ConformanceItem):
         """The artifact this item checks."""
         return self.parent.artifact
 
+    def release(self) -> None:
+        """Forget the verdict and findings once the reports carry them (pytest keeps every item)."""
+        if VERDICT_KEY in self.stash:
+            del self.stash[VERDICT_KEY]
+        if FINDINGS_KEY in self.stash:
+            del self.stash[FINDINGS_KEY]
+
     def runtest(self) -> None:
         """Run the rule; raise RuleViolation on findings that count, warn on advisory ones.
 

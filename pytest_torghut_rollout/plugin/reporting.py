@@ -279,13 +279,13 @@ def evidence_html(evidence: dict[str, Any]) -> str:
 def summary_lines(recorder: EvidenceRecorder) -> Iterator[str]:
     """Sentences for the terminal, one per outcome, ending in the next step."""
     totals = recorder.totals()
-    artifacts = len({c["artifact"] for c in recorder.checks})
+    artifacts = len({c.artifact for c in recorder.checks})
     yield f"{_n(len(recorder.checks), 'check')} of {_n(artifacts, 'artifact')} against the rollout contract."
     if totals[CheckOutcome.CONFORMS]:
         yield f"{_n(totals['conforms'], 'check')} conformed."
     yield from _waiver_lines(recorder)
     if totals[CheckOutcome.VIOLATION]:
-        bad = len({c["artifact"] for c in recorder.checks if c["outcome"] == CheckOutcome.VIOLATION})
+        bad = len({c.artifact for c in recorder.checks if c.outcome == CheckOutcome.VIOLATION})
         yield (
             f"{_n(totals['violation'], 'check')} found violations in {_n(bad, 'artifact')}; "
             "fix the artifacts or their producer, see the failed checks."

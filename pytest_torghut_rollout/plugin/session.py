@@ -26,7 +26,7 @@ from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_READ_KEY, SETTINGS_KEY,
 from .allure_report import AllureEvidence
 from .evidence import EvidenceRecorder
 from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
-from .items import ArtifactFile, ConformanceItem, Discovery, RunCollector
+from .items import ArtifactFile, ConformanceItem, Discovery, RuleItem, RunCollector
 from .junit import JunitEvidence
 from .progress import CollectionProgress
 from .reporting import HtmlEvidence, enrich_report, summary_lines
@@ -76,6 +76,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         config.pluginmanager.register(AllureEvidence(Path(alluredir)), "torghut-allure")
 
 
+#: Report properties the recorder takes in full, dropped from reports once logged (see logreport).
+_RECORDED = (Prop.PACKED, Prop.ARTIFACT_FACTS)
 #: Files named inside artifacts kept parsed at once when artifacts are read lazily.
 JSON_CACHE_LIMIT = 256
 
@@ -170,9 +172,12 @@ class Conformance:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        """Give each torghut report its evidence (properties, html extras)."""
+        """Give each torghut report its evidence (properties, html extras); once the item is done,
+        let go of what only its reports needed (the rules' results, the artifact's facts)."""
         report = yield
         enrich_report(item, report)
+        if report.when == "teardown" and isinstance(item, ArtifactItem | RuleItem):
+            item.release()
         return report
 
     @pytest.hookimpl(wrapper=True)
