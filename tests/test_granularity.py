@@ -674,6 +674,8 @@ def test_an_artifact_item_keeps_no_parsed_document_once_it_ran(pytester: pytest.
         assert item.checked is not None
         assert item.checked.data is None
         assert item.checked.schema_issues == ()
+        assert item.results == {}  # the reports carry them; pytest keeps every item to the end
+        assert item.facts is None
     assert {item.artifact.kind for item in items} == {"manifest", "notes-series", "scheduler-note"}
     assert all(item.artifact.sha256 for item in items if item.artifact.kind != "notes-series")
 
