@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -64,50 +64,51 @@ def carries_outcome(report: pytest.TestReport) -> bool:
     return report.when == "call" or (report.when == "setup" and report.failed)
 
 
-class RecordedCheck:
+class RecordedCheck(NamedTuple):
     """One check as the controller keeps it until the record is written.
 
-    A run of 10,000 cycles records 315,000 checks: each holds only references, to strings it
-    shares with the other checks of its rule or artifact, and its findings only when it has some.
+    A run of 10,000 cycles records 315,000 checks: each is a tuple of references to strings it
+    shares with the other checks of its rule or artifact, with findings only when it has some;
+    a tuple of strings is also one the garbage collector stops following.
     """
 
-    __slots__ = (
-        "artifact",
-        "findings",
-        "kind",
-        "name",
-        "not_evaluated",
-        "outcome",
-        "rule",
-        "severity",
-        "sha256",
-        "slug",
-        "test",
-        "waiver",
-    )
+    test: str
+    """The test id of the artifact (the check's test id without its last part, ``name``)."""
+    name: str
+    rule: str
+    slug: str
+    severity: str
+    artifact: str
+    kind: str
+    sha256: str | None
+    outcome: str
+    findings: tuple[dict[str, Any], ...]
+    not_evaluated: str | None
+    waiver: dict[str, Any] | None
 
-    def __init__(self, nodeid: str, props: dict[str, Any], outcome: str) -> None:
+    @classmethod
+    def of(cls, nodeid: str, props: dict[str, Any], outcome: str) -> RecordedCheck:
+        """The check a report's properties describe, its strings shared with the checks before it."""
         shared = sys.intern
         test, _, name = nodeid.rpartition("::")
-        self.test = shared(test)
-        """The test id of the artifact (the check's test id without its last part, ``name``)."""
-        self.name = shared(name)
-        self.rule = shared(str(props[Prop.RULE]))
-        self.slug = shared(str(props[Prop.SLUG]))
-        self.severity = shared(str(props[Prop.SEVERITY]))
-        self.artifact = shared(str(props[Prop.ARTIFACT]))
-        self.kind = shared(str(props[Prop.KIND]))
         sha256 = props.get(Prop.SHA256)
-        self.sha256: str | None = shared(str(sha256)) if sha256 else None
-        self.outcome = shared(outcome)
         findings = str(props[Prop.FINDINGS])
-        self.findings: tuple[dict[str, Any], ...] = (
-            () if findings == "[]" else tuple(finding_values(f) for f in json.loads(findings))
-        )
         not_evaluated = str(props.get(Prop.NOT_EVALUATED) or "")
-        # The same few reasons repeat over every series and note.
-        self.not_evaluated: str | None = shared(not_evaluated) if not_evaluated else None
-        self.waiver = _waiver_of(props)
+        return cls(
+            test=shared(test),
+            name=shared(name),
+            rule=shared(str(props[Prop.RULE])),
+            slug=shared(str(props[Prop.SLUG])),
+            severity=shared(str(props[Prop.SEVERITY])),
+            artifact=shared(str(props[Prop.ARTIFACT])),
+            kind=shared(str(props[Prop.KIND])),
+            sha256=shared(str(sha256)) if sha256 else None,
+            outcome=shared(outcome),
+            findings=() if findings == "[]" else tuple(finding_values(f) for f in json.loads(findings)),
+            # The same few reasons repeat over every series and note.
+            not_evaluated=shared(not_evaluated) if not_evaluated else None,
+            waiver=_waiver_of(props),
+        )
 
     @property
     def nodeid(self) -> str:
@@ -240,7 +241,7 @@ class EvidenceRecorder:
         outcome = CheckOutcome.ERROR if error else str(props[Prop.OUTCOME])
         if props.get(Prop.UNFOLLOWED):
             self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
-        self.checks.append(RecordedCheck(nodeid, props, outcome))
+        self.checks.append(RecordedCheck.of(nodeid, props, outcome))
 
     def open_risks(self) -> list[dict[str, Any]]:
         """Checks that failed under a live waiver: accepted for now, not conforming."""
