@@ -20,6 +20,9 @@ FINDINGS_KEY = pytest.StashKey[list[Finding]]()
 OUTCOME_KEY = pytest.StashKey[CheckOutcome]()
 VERDICT_KEY = pytest.StashKey[Verdict]()
 WAIVER_KEY = pytest.StashKey[Waiver]()
+FACTS_WANTED_KEY = pytest.StashKey[bool]()
+"""Whether anything shows the artifacts' facts (the evidence record, an HTML report's summary):
+if not, items do not make them."""
 SHIPPED_KEY = pytest.StashKey[set[str]]()
 """Artifacts whose facts this process has already sent with a report (each is sent once)."""
 SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()

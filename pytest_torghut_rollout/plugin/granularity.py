@@ -22,7 +22,7 @@ from ..checking.model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severi
 from ..checking.rules import REGISTRY, CheckContext, Rule, Verdict
 from ..checking.waivers import Waiver
 from ..record.facts import artifact_facts, series_summary
-from ._keys import CONTEXT_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
+from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
 from .items import (
     ConformanceItem,
     RuleViolation,
@@ -162,7 +162,8 @@ class ArtifactItem(ConformanceItem):
         finally:
             # The evidence's facts need the document; keep what the report names (kind, digest)
             # and those facts, not the document: memory stays flat.
-            self.facts = artifact_facts(artifact, context, summary=None if series is None else series.summary)
+            if self.config.stash.get(FACTS_WANTED_KEY, True):
+                self.facts = artifact_facts(artifact, context, summary=None if series is None else series.summary)
             self.checked = replace(artifact, data=None, schema_issues=())
 
     def release(self) -> None:

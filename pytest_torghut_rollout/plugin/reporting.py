@@ -21,6 +21,7 @@ from ..record.facts import artifact_facts
 from ..record.view import governance_html
 from ._keys import (
     CONTEXT_KEY,
+    FACTS_WANTED_KEY,
     FINDINGS_KEY,
     OUTCOME_KEY,
     SERIES_NOTES_KEY,
@@ -153,7 +154,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # on this report. Otherwise the teardown report stays light (xdist ships every report).
     if item.config.getoption("xmlpath", None):
         item.user_properties.extend(properties)
-    report.user_properties.append(packed(properties))
+    report.user_properties.append(packed(properties, ship=hasattr(item.config, "workerinput")))
     if not isinstance(item, RuleItem | ArtifactItem):
         return
     _ship_facts(item, report)
@@ -174,6 +175,8 @@ def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> Non
     repeat the artifact's facts. The controller keeps the first it receives (all are the same).
     An artifact item made its facts while it held the document it read (it keeps none after).
     """
+    if not item.config.stash.get(FACTS_WANTED_KEY, True):
+        return
     artifact = item.artifact
     shipped = item.config.stash.setdefault(SHIPPED_KEY, set())
     if artifact.display in shipped:

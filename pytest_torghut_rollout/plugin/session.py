@@ -22,7 +22,7 @@ from ..checking.paths import Resolver
 from ..checking.rules import REGISTRY, CheckContext
 from ..checking.schema import FormatCheckerError, date_time_checker
 from ..record.facts import series_summary
-from ._keys import CONTEXT_KEY, SERIES_NOTES_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
+from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_NOTES_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
 from .allure_report import AllureEvidence
 from .evidence import EvidenceRecorder
 from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
@@ -48,6 +48,8 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         except LedgerError as exc:
             raise pytest.UsageError(f"torghut: {exc}") from exc
     config.stash[SETTINGS_KEY] = settings
+    # Only the evidence record and an HTML report's governance summary show what each artifact is.
+    config.stash[FACTS_WANTED_KEY] = settings.evidence_path is not None or bool(config.getoption("htmlpath", None))
     config.stash[CONTEXT_KEY] = CheckContext(
         resolver=Resolver(settings.refs_roots or artifact_trees(settings.artifacts), settings.path_map),
         unhealthy_drift_states=settings.unhealthy_drift_states,
@@ -184,16 +186,16 @@ class Conformance:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> Generator[None, None, None]:
         """Record results where reports arrive (the controller under xdist).
 
-        Once every plugin has seen the report, its packed evidence is dropped unless an HTML
-        report still needs it: pytest keeps every report to the end of the run, and the recorder
-        has what it needs.
+        Once every plugin has seen the report, its packed evidence and the artifact's facts are
+        dropped unless an HTML report still needs them: pytest keeps every report to the end of
+        the run, and the recorder has what it needs.
         """
         self.recorder.record(report)
         try:
             return (yield)
         finally:
             if not self.html_report:
-                report.user_properties[:] = [p for p in report.user_properties if p[0] != Prop.PACKED]
+                report.user_properties[:] = [p for p in report.user_properties if p[0] not in _RECORDED]
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         """Once, on the controller: warn of unmatched waivers, extend the notes ledger after a

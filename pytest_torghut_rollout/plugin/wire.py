@@ -56,8 +56,9 @@ class Prop:
     NOT_EVALUATED: Final = "torghut_not_evaluated"
     UNFOLLOWED: Final = "torghut_unfollowed"
     PACKED: Final = "torghut_packed"
-    """JSON: a report's evidence properties as ``[name, value]`` pairs, in one string. The call
-    report carries them so: xdist ships one string far faster than a hundred tuples."""
+    """A report's evidence properties as ``[name, value]`` pairs, in one value: from an xdist
+    worker a JSON string (xdist ships one string far faster than a hundred tuples), in a run
+    without workers the list itself (nothing to ship, nothing to encode)."""
     ARTIFACT_FACTS: Final = "torghut_artifact_facts"
     """JSON: what the evidence records of the artifact (carried once per artifact)."""
     # An artifact item (one test per artifact): the rules it ran, left out, and could not apply.
@@ -81,9 +82,10 @@ class Prop:
     """JSON: the waivers file and the indices of its expired waivers."""
 
 
-def packed(properties: list[tuple[str, str]]) -> tuple[str, str]:
-    """The property that carries ``properties`` on a report, as one JSON string."""
-    return (Prop.PACKED, json.dumps(properties))
+def packed(properties: list[tuple[str, str]], *, ship: bool) -> tuple[str, object]:
+    """The property that carries ``properties`` on a report; ``ship``: as one JSON string, for a
+    report another process reads."""
+    return (Prop.PACKED, json.dumps(properties) if ship else properties)
 
 
 def unpacked(user_properties: list[tuple[str, object]]) -> list[tuple[str, object]]:
@@ -91,7 +93,8 @@ def unpacked(user_properties: list[tuple[str, object]]) -> list[tuple[str, objec
     out: list[tuple[str, object]] = []
     for name, value in user_properties:
         if name == Prop.PACKED:
-            out.extend((str(n), v) for n, v in json.loads(str(value)))
+            pairs: list[tuple[str, object]] = json.loads(value) if isinstance(value, str) else value  # type: ignore[assignment]
+            out.extend((str(n), v) for n, v in pairs)
         else:
             out.append((name, value))
     return out
