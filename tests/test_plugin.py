@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import gc
 import hashlib
 import html
 import json
@@ -730,12 +731,15 @@ def test_warnings_as_errors_turn_an_advisory_into_a_plain_violation(
 # -- reporting -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("junit", [False, True], ids=["no-junit", "junit"])
-def test_a_report_ships_its_evidence_as_one_string_and_only_what_is_asked_for(
-    pytester: pytest.Pytester, artifacts: Path, junit: bool
+@pytest.mark.parametrize(
+    ("junit", "evidence"), [(False, False), (True, False), (False, True)], ids=["plain", "junit", "evidence"]
+)
+def test_a_report_carries_its_evidence_in_one_property_and_only_what_is_asked_for(
+    pytester: pytest.Pytester, artifacts: Path, junit: bool, evidence: bool
 ) -> None:
     """xdist serialises every report: the evidence travels packed, the teardown copy only for
-    JUnit XML, and pytest-html extras only when an HTML report is written."""
+    JUnit XML, the artifact's facts only for an evidence record (or an HTML report's summary),
+    and pytest-html extras only when an HTML report is written."""
     # A plugin, not a conftest: conftest hooks only see items under the conftest's directory.
     pytester.syspathinsert()
     pytester.makepyfile(
@@ -756,13 +760,18 @@ def test_a_report_ships_its_evidence_as_one_string_and_only_what_is_asked_for(
     args = [artifacts_arg(artifacts), "-s", "-p", "spyplug"]
     if junit:
         args.append("--junitxml=junit.xml")
+    if evidence:
+        args.append("--torghut-evidence=evidence.json")
     result = pytester.runpytest(*args)
     (line,) = [x for x in result.outlines if x.startswith("SEEN=")]
     seen = {when: (names, extras) for when, names, extras in json.loads(line.removeprefix("SEEN="))}
     call_names, call_extras = seen["call"]
-    # The artifact's facts ride along once per artifact, on whichever of its reports comes first.
+    # The artifact's facts ride along once per artifact, on whichever of its reports comes first,
+    # when a record will show them.
     assert call_names[0] == "torghut_packed"
     assert set(call_names) <= {"torghut_packed", "torghut_artifact_facts"}
+    if not evidence:
+        assert call_names == ["torghut_packed"]
     assert call_extras is False  # no --html
     teardown_names, _ = seen["teardown"]
     assert ("torghut_rule" in teardown_names) is junit
@@ -1632,3 +1641,38 @@ def test_collect_only_says_nothing_about_waivers(pytester: pytest.Pytester, arti
     assert "torghut::waivers" in result.outlines
     result.stdout.no_fnmatch_line("*waived no failure*")
     result.stdout.no_fnmatch_line("*warning*")
+
+
+# -- memory and the garbage collector ------------------------------------------------------------------
+
+
+class _FreezeSpy:
+    """Records how many objects the garbage collector had set aside while each check ran."""
+
+    def __init__(self) -> None:
+        self.frozen: list[int] = []
+
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        self.frozen.append(gc.get_freeze_count())
+
+
+def test_a_run_of_the_artifacts_alone_sets_collection_aside_from_the_collector_until_it_ends(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    # Items live to the end of the run: a full sweep while checks run would walk them again.
+    assert gc.get_freeze_count() == 0
+    spy = _FreezeSpy()
+    pytester.inline_run(artifacts_arg(artifacts), plugins=[spy])
+    assert spy.frozen
+    assert min(spy.frozen) > 0
+    assert gc.get_freeze_count() == 0  # given back at the end
+
+
+def test_a_run_with_the_projects_own_tests_leaves_the_collector_alone(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    pytester.makepyfile(test_own="def test_own():\n    pass\n")
+    spy = _FreezeSpy()
+    pytester.inline_run(artifacts_arg(artifacts), "test_own.py", plugins=[spy])
+    assert spy.frozen
+    assert max(spy.frozen) == 0
