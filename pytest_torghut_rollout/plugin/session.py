@@ -63,7 +63,9 @@ def activate(config: pytest.Config, settings: Settings) -> None:
     if settings.artifacts_only:
         # No test paths to collect, so that only the artifacts' items (added later) run.
         config.args = []
-    conformance = Conformance(settings, html_report=bool(config.getoption("htmlpath", None)))
+    conformance = Conformance(
+        settings, html_report=bool(config.getoption("htmlpath", None)), worker=hasattr(config, "workerinput")
+    )
     conformance.recorder.selection.options = tuple(deselection_options(config))
     conformance.recorder.command = tuple(config.invocation_params.args)
     config.pluginmanager.register(conformance, "torghut-conformance")
@@ -88,8 +90,10 @@ JSON_CACHE_LIMIT = 256
 class Conformance:
     """Collection and reporting of one conformance run."""
 
-    def __init__(self, settings: Settings, *, html_report: bool = False) -> None:
+    def __init__(self, settings: Settings, *, html_report: bool = False, worker: bool = False) -> None:
         self.settings = settings
+        self.worker = worker
+        """An xdist worker: its reports are recorded where they arrive, on the controller."""
         self.recorder = EvidenceRecorder(settings)
         self.html_report = html_report
         """pytest-html fills its rows from the reports when it writes the page, at the end."""
@@ -214,7 +218,8 @@ class Conformance:
         dropped unless an HTML report still needs them: pytest keeps every report to the end of
         the run, and the recorder has what it needs.
         """
-        self.recorder.record(report)
+        if not self.worker:
+            self.recorder.record(report)
         try:
             return (yield)
         finally:
