@@ -508,11 +508,12 @@ def _parse_manifest(text: str, *, path: Path, root: Path, display: str) -> Artif
             display,
             f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
         )
-    return manifest_artifact(data, path=path, root=root, display=display)
+    return manifest_artifact(data, path=path, root=root, display=display, parsed=True)
 
 
-def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Artifact:
-    """Wrap already-parsed manifest data (the producer checks its output this way)."""
+def manifest_artifact(data: Any, *, path: Path, root: Path, display: str, parsed: bool = False) -> Artifact:
+    """Wrap already-parsed manifest data (the producer checks its output this way);
+    ``parsed``: ``loads_json`` made it, so it holds JSON's own types only."""
     if not isinstance(data, dict):
         return _broken(
             "manifest",
@@ -529,7 +530,8 @@ def manifest_artifact(data: Any, *, path: Path, root: Path, display: str) -> Art
         root=root,
         display=display,
         data=data,
-        schema_issues=manifest_issues(data),
+        # Not too deep, and made by the strict parser: nothing else for the validator to rule out.
+        schema_issues=manifest_issues(data, parsed=parsed),
     )
 
 
@@ -615,7 +617,8 @@ def _scheduler_note(
         display=display,
         data=data,
         number=number,
-        schema_issues=note_issues(data) if validate else (),
+        # Made by the strict parsers (which refuse what JSON cannot hold), and not too deep.
+        schema_issues=note_issues(data, parsed=True) if validate else (),
     )
 
 

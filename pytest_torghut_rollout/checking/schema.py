@@ -100,19 +100,23 @@ def _reference(kind: SchemaKind) -> Draft202012Validator:
     return Draft202012Validator(schema, format_checker=date_time_checker())
 
 
-def manifest_issues(data: Any) -> tuple[SchemaIssue, ...]:
-    """Return every structural error of a manifest document."""
-    return _validate("manifest", data)
+def manifest_issues(data: Any, *, parsed: bool = False) -> tuple[SchemaIssue, ...]:
+    """Return every structural error of a manifest document.
+
+    ``parsed``: ``data`` is what the strict parsers made of a file, at most ``MAX_DEPTH`` deep
+    (JSON's own types only), so the compiled validator may take it without a walk to see.
+    """
+    return _validate("manifest", data, parsed=parsed)
 
 
-def note_issues(data: Any) -> tuple[SchemaIssue, ...]:
-    """Return every structural error of a scheduler note's fields."""
-    return _validate("note", data)
+def note_issues(data: Any, *, parsed: bool = False) -> tuple[SchemaIssue, ...]:
+    """Return every structural error of a scheduler note's fields (``parsed``: see ``manifest_issues``)."""
+    return _validate("note", data, parsed=parsed)
 
 
-def compiled_verdict(kind: SchemaKind, data: Any) -> bool | None:
+def compiled_verdict(kind: SchemaKind, data: Any, *, parsed: bool = False) -> bool | None:
     """The compiled validator's verdict alone: True valid, False invalid, None when it does not decide."""
-    if not _json_data(data):
+    if not parsed and not _json_data(data):
         return None
     try:
         return _compiled(kind).is_valid(data)
@@ -121,8 +125,8 @@ def compiled_verdict(kind: SchemaKind, data: Any) -> bool | None:
         return None
 
 
-def _validate(kind: SchemaKind, data: Any) -> tuple[SchemaIssue, ...]:
-    if fast_paths_enabled() and compiled_verdict(kind, data):
+def _validate(kind: SchemaKind, data: Any, *, parsed: bool = False) -> tuple[SchemaIssue, ...]:
+    if fast_paths_enabled() and compiled_verdict(kind, data, parsed=parsed):
         return ()
     return tuple(_issues(_reference(kind).iter_errors(data)))
 
