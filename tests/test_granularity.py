@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import html
 import json
 import re
@@ -402,6 +403,16 @@ def test_allure_result_of_an_artifact_item_lists_every_check(
     (attachment,) = [a for a in result["attachments"] if a["name"] == "Evidence"]
     loaded = json.loads((pytester.path / "allure" / attachment["source"]).read_text(encoding="utf-8"))
     assert {check["rule"]: check["outcome"] for check in loaded["checks"]}["TM012"] == "violation"
+    digest = hashlib.sha256((root / MANIFEST_ID).read_bytes()).hexdigest()
+    assert {"name": "sha256", "value": repr(digest), "excluded": True} in result["parameters"]
+    # An artifact whose every check conformed has no attachment: its rules are its labels, and
+    # the evidence record lists its checks (three files per artifact made a year of cycles heavy).
+    notes = [r for r in results if "/iteration-" in r["fullName"] or "iteration-" in str(r.get("parameters"))]
+    assert notes
+    for note in notes:
+        assert note["status"] == "passed"
+        assert note.get("attachments", []) == []
+        assert [p["name"] for p in note["parameters"]] == ["artifact", "sha256"]
 
 
 # -- waivers -------------------------------------------------------------------------------------
