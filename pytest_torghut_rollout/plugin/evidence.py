@@ -14,7 +14,7 @@ import platform
 import sys
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ import pytest
 from ..checking.discovery import UNREAD_NOTE
 from ..checking.ledger import Kept
 from ..checking.model import NOTE_KINDS, printable
+from ..checking.rules import REGISTRY
 from ..checking.rules.notes import APPEND_ONLY
 from ..checking.vcs import head_commit
 from ..checking.waivers import Waiver
@@ -88,26 +89,57 @@ class RecordedCheck(NamedTuple):
 
     @classmethod
     def of(cls, nodeid: str, props: dict[str, Any], outcome: str) -> RecordedCheck:
-        """The check a report's properties describe, its strings shared with the checks before it."""
-        shared = sys.intern
+        """The check a rule item's report properties describe."""
         test, _, name = nodeid.rpartition("::")
-        sha256 = props.get(Prop.SHA256)
         findings = str(props[Prop.FINDINGS])
-        not_evaluated = str(props.get(Prop.NOT_EVALUATED) or "")
+        return cls.make(
+            test=test,
+            name=name,
+            rule=str(props[Prop.RULE]),
+            slug=str(props[Prop.SLUG]),
+            severity=str(props[Prop.SEVERITY]),
+            artifact=str(props[Prop.ARTIFACT]),
+            kind=str(props[Prop.KIND]),
+            sha256=str(props.get(Prop.SHA256) or "") or None,
+            outcome=outcome,
+            findings=[] if findings == "[]" else json.loads(findings),
+            not_evaluated=str(props.get(Prop.NOT_EVALUATED) or ""),
+            waiver=_waiver_of(props),
+        )
+
+    @classmethod
+    def make(
+        cls,
+        *,
+        test: str,
+        name: str,
+        rule: str,
+        slug: str,
+        severity: str,
+        artifact: str,
+        kind: str,
+        sha256: str | None,
+        outcome: str,
+        findings: list[dict[str, str]],
+        not_evaluated: str,
+        waiver: dict[str, Any] | None,
+    ) -> RecordedCheck:
+        """A check, its strings shared with the checks recorded before it (the same few rules,
+        outcomes and reasons repeat over every artifact; an artifact's over its rules)."""
+        shared = sys.intern
         return cls(
             test=shared(test),
             name=shared(name),
-            rule=shared(str(props[Prop.RULE])),
-            slug=shared(str(props[Prop.SLUG])),
-            severity=shared(str(props[Prop.SEVERITY])),
-            artifact=shared(str(props[Prop.ARTIFACT])),
-            kind=shared(str(props[Prop.KIND])),
-            sha256=shared(str(sha256)) if sha256 else None,
-            outcome=shared(outcome),
-            findings=() if findings == "[]" else tuple(finding_values(f) for f in json.loads(findings)),
-            # The same few reasons repeat over every series and note.
+            rule=shared(rule),
+            slug=shared(slug),
+            severity=shared(severity),
+            artifact=shared(artifact),
+            kind=shared(kind),
+            sha256=shared(sha256) if sha256 else None,
+            outcome=shared(str(outcome)),
+            findings=tuple(finding_values(f) for f in findings),
             not_evaluated=shared(not_evaluated) if not_evaluated else None,
-            waiver=_waiver_of(props),
+            waiver=waiver,
         )
 
     @property
@@ -219,15 +251,35 @@ class EvidenceRecorder:
             self.selection.inapplicable += len(str(props.get(Prop.INAPPLICABLE_RULES, "")).split())
             if props.get(READ_AS_PROPERTY):
                 self.read_notes[str(props[READ_AS_PROPERTY])] += 1
-            groups = check_groups(properties)
-            if FACTS_PROPERTY in props and groups:
-                self.facts.setdefault(str(groups[0][Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
+            checks: list[list[Any]] = props.get(Prop.CHECKS) or []  # type: ignore[assignment]
+            artifact = str(props.get(Prop.ARTIFACT, ""))
+            if FACTS_PROPERTY in props and checks:
+                self.facts.setdefault(artifact, json.loads(str(props[FACTS_PROPERTY])))
             # One check per rule the artifact item ran, each with its own outcome, under the id
             # its check has with one test per rule, so that both granularities record alike.
             test = report.nodeid.removesuffix(f"::{ITEM_NAME}")
-            for group in groups:
-                failed = report.failed and group.get(Prop.OUTCOME) == CheckOutcome.NOT_RUN
-                self._record_check(f"{test}::{group[Prop.RULE]}-{group[Prop.SLUG]}", group, error=failed)
+            kind, sha256 = str(props[Prop.KIND]), str(props.get(Prop.SHA256) or "") or None
+            for rule_id, outcome, findings, not_evaluated, unfollowed, waiver in checks:
+                rule = REGISTRY[rule_id]
+                if unfollowed:
+                    self.unfollowed.add(unfollowed)
+                failed = report.failed and outcome == CheckOutcome.NOT_RUN
+                self.checks.append(
+                    RecordedCheck.make(
+                        test=test,
+                        name=rule.name,
+                        rule=rule.id,
+                        slug=rule.slug,
+                        severity=rule.severity.value,
+                        artifact=artifact,
+                        kind=kind,
+                        sha256=sha256,
+                        outcome=CheckOutcome.ERROR if failed else outcome,
+                        findings=findings,
+                        not_evaluated=not_evaluated,
+                        waiver=waiver,
+                    )
+                )
             return
         if Prop.RULE not in props:
             return
@@ -398,20 +450,6 @@ class EvidenceRecorder:
     def write(self, path: Path, exitstatus: int) -> None:
         """Write the record atomically next to its final place."""
         write_record(path, self.summary(exitstatus))
-
-
-def check_groups(properties: Sequence[tuple[str, object]]) -> list[dict[str, object]]:
-    """Split an artifact item's properties into one dict per check (each starts at ``torghut_rule``).
-
-    The artifact's facts, shipped after the checks, belong to no check.
-    """
-    groups: list[dict[str, object]] = []
-    for key, value in properties:
-        if key == Prop.RULE:
-            groups.append({})
-        if groups and key != FACTS_PROPERTY:
-            groups[-1][key] = value
-    return groups
 
 
 def git_commits(paths: Iterable[Path]) -> dict[str, str]:

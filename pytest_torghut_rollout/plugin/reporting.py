@@ -14,7 +14,7 @@ import pytest
 from ..checking.discovery import UNREAD_NOTE, Pending
 from ..checking.ledger import Kept
 from ..checking.model import Artifact, Finding, printable
-from ..checking.rules import Rule, Verdict
+from ..checking.rules import REGISTRY, Rule, Verdict
 from ..checking.waivers import Waiver
 from ..record.build import UNFOLLOWED_HINT
 from ..record.facts import artifact_facts
@@ -30,8 +30,8 @@ from ._keys import (
     VERDICT_KEY,
     WAIVER_KEY,
 )
-from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome, check_groups
-from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem
+from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem, RuleResult
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked
@@ -90,23 +90,27 @@ def check_properties(
     ]
 
 
-def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
-    """The properties of an artifact item: which rules it checked, then one group per rule's check.
-
-    Each group is what a rule item would carry, so JUnit XML lists every check and the
-    controller's EvidenceRecorder records one check per rule (see ``check_groups``).
-    """
-    artifact = item.artifact
+def artifact_item_header(item: ArtifactItem) -> list[tuple[str, str]]:
+    """The properties that say which rules an artifact item checked, left out, and could not apply."""
     unread = isinstance(item.parent.source, Pending) and item.parent.source.kind == UNREAD_NOTE
-    header = [
+    return [
         (GRANULARITY_PROPERTY, "artifact"),
         # A note counted as a note at collection, and what it turned out to be once read.
-        *([(READ_AS_PROPERTY, artifact.kind)] if unread and item.checked is not None else []),
+        *([(READ_AS_PROPERTY, item.artifact.kind)] if unread and item.checked is not None else []),
         (Prop.RULES, " ".join(rule.id for rule in item.checked_rules)),
         (Prop.DESELECTED_RULES, " ".join(rule.id for rule in item.deselected_rules)),
         # Rules counted at collection for a note not read yet that do not apply to its kind.
         (Prop.INAPPLICABLE_RULES, " ".join(rule.id for rule in item.inapplicable)),
     ]
+
+
+def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
+    """The JUnit XML properties of an artifact item: its header, then one group per rule's check.
+
+    Each group is what a rule item would carry, so JUnit XML lists every check as one test per
+    rule would (each group starts at ``torghut_rule``).
+    """
+    artifact = item.artifact
     groups: list[tuple[str, str]] = []
     for rule in item.checked_rules:
         result = item.results.get(rule.id)
@@ -121,7 +125,44 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
                 waiver=result.waiver if result is not None else None,
             )
         )
-    return header + groups
+    return artifact_item_header(item) + groups
+
+
+def compact_check(rule: Rule, result: RuleResult | None) -> list[Any]:
+    """One check of an artifact item as it travels to the recorder: ``[rule id, outcome, findings,
+    not evaluated, unfollowed, waiver]``. What the rule says of itself (slug, severity) the
+    recorder takes from the registry, and what the artifact is, from the item's own properties."""
+    if result is None:
+        return [rule.id, CheckOutcome.NOT_RUN.value, [], "", "", None]
+    verdict = result.verdict
+    waiver = result.waiver
+    return [
+        rule.id,
+        str(result.outcome),
+        [f.as_dict() for f in result.findings],
+        printable(verdict.not_evaluated or "") if verdict is not None else "",
+        printable(verdict.unfollowed or "") if verdict is not None else "",
+        None
+        if waiver is None
+        else {
+            "waiver": waiver.index,
+            "owner": waiver.owner,
+            "expires": waiver.expires.isoformat(),
+            "reason": waiver.reason,
+        },
+    ]
+
+
+def artifact_item_evidence(item: ArtifactItem) -> list[tuple[str, Any]]:
+    """What an artifact item's report carries for the recorder: its header, the artifact, its checks."""
+    artifact = item.artifact
+    return [
+        *artifact_item_header(item),
+        (Prop.ARTIFACT, artifact.display),
+        (Prop.KIND, artifact.kind),
+        (Prop.SHA256, artifact.sha256 or ""),
+        (Prop.CHECKS, [compact_check(rule, item.results.get(rule.id)) for rule in item.checked_rules]),
+    ]
 
 
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -142,7 +183,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     elif isinstance(item, RuleItem):
         properties = item_properties(item, settings)
     elif isinstance(item, ArtifactItem):
-        properties = artifact_item_properties(item, settings)
+        properties = artifact_item_evidence(item)
     else:
         return
     if report.skipped and isinstance(item, RuleItem | ArtifactItem) and isinstance(report.longrepr, tuple):
@@ -153,7 +194,8 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: when it is written, record them on the item as well as
     # on this report. Otherwise the teardown report stays light (xdist ships every report).
     if item.config.getoption("xmlpath", None):
-        item.user_properties.extend(properties)
+        xml = artifact_item_properties(item, settings) if isinstance(item, ArtifactItem) else properties
+        item.user_properties.extend(xml)
     report.user_properties.append(packed(properties, ship=hasattr(item.config, "workerinput")))
     if not isinstance(item, RuleItem | ArtifactItem):
         return
@@ -243,33 +285,46 @@ def _rule_extra(rule: Rule, settings: Settings) -> Any:
 
 
 def _artifact_html_extras(
-    report: pytest.TestReport, item: ArtifactItem, properties: list[tuple[str, str]], settings: Settings
+    report: pytest.TestReport, item: ArtifactItem, properties: list[tuple[str, Any]], settings: Settings
 ) -> None:
     """For an artifact with a check that did not conform: the text (or link) of each such rule,
     and one Evidence JSON listing every check with its outcome. An artifact whose every check
     conformed is one row (its rules named), and the evidence record lists its checks: a
     thousand runs with every rule's text and evidence made a report of fifty megabytes."""
-    groups = check_groups(properties)
-    unsettled = {str(g[Prop.RULE]) for g in groups if g.get(Prop.OUTCOME) != CheckOutcome.CONFORMS}
+    checks = dict(properties)[Prop.CHECKS]
+    unsettled = {rule for rule, outcome, *_ in checks if outcome != CheckOutcome.CONFORMS}
     if not unsettled:
         return
     extras = list(getattr(report, "extras", []))
     extras.extend(_rule_extra(rule, settings) for rule in item.checked_rules if rule.id in unsettled)
-    checks = []
-    for group in groups:
-        check = {key.removeprefix(PROPERTY_PREFIX): value for key, value in group.items() if key != Prop.FINDINGS}
-        check["findings"] = json.loads(str(group[Prop.FINDINGS]))
-        checks.append(check)
     artifact = item.artifact
     evidence = {
         "artifact": artifact.display,
         "kind": artifact.kind,
         "sha256": artifact.sha256 or "",
         "deselected_rules": [rule.id for rule in item.deselected_rules],
-        "checks": checks,
+        "checks": [_check_evidence(check) for check in checks],
     }
     extras.append(_evidence_extra(item, evidence))
     report.extras = extras  # type: ignore[attr-defined]
+
+
+def _check_evidence(check: list[Any]) -> dict[str, Any]:
+    """One check of an artifact item (``compact_check``) for the reader: the rule and what it found."""
+    rule_id, outcome, findings, not_evaluated, unfollowed, waiver = check
+    rule = REGISTRY[rule_id]
+    evidence: dict[str, Any] = {
+        "rule": rule.id,
+        "slug": rule.slug,
+        "severity": rule.severity.value,
+        "outcome": outcome,
+        "findings": findings,
+        "not_evaluated": not_evaluated,
+        "unfollowed": unfollowed,
+    }
+    if waiver is not None:
+        evidence["waiver"] = waiver
+    return evidence
 
 
 def evidence_html(evidence: dict[str, Any]) -> str:
@@ -426,7 +481,7 @@ class HtmlEvidence:
         if props.get(GRANULARITY_PROPERTY) == "artifact":
             # One row for every rule of an artifact: name them all, and each severity among them.
             rule = str(props.get(Prop.RULES, ""))
-            severities = {str(v) for k, v in properties if k == Prop.SEVERITY}
+            severities = {REGISTRY[rule_id].severity.value for rule_id in rule.split() if rule_id in REGISTRY}
             severity = " ".join(sorted(severities))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",
