@@ -12,6 +12,7 @@ import traceback
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -70,8 +71,20 @@ def rules_for(source: Artifact | Pending, opt_ins: Iterable[str]) -> list[Rule]:
         return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
     if source.kind != UNREAD_NOTE:
         return REGISTRY.for_kind(source.kind, opt_ins=opt_ins)
+    return list(_any_note_rules(frozenset(opt_ins)))
+
+
+@cache
+def _any_note_rules(opt_ins: frozenset[str]) -> tuple[Rule, ...]:
+    """Every rule some kind of note needs, in the registry's order (asked once per note found)."""
     ids = {rule.id for kind in NOTE_KINDS for rule in REGISTRY.for_kind(kind, opt_ins=opt_ins)}
-    return [rule for rule in REGISTRY if rule.id in ids]
+    return tuple(rule for rule in REGISTRY if rule.id in ids)
+
+
+@cache
+def _keywords_of(rules: tuple[Rule, ...]) -> frozenset[str]:
+    """The ``-k`` names of every rule in ``rules`` (the same few sets, asked once per artifact)."""
+    return frozenset().union(*(rule_keywords(rule) for rule in rules))
 
 
 class ArtifactChecks(pytest.File):
@@ -109,8 +122,7 @@ class ArtifactItem(ConformanceItem):
         """The artifact as read, without its parsed document once its rules have run."""
         self.facts: dict[str, Any] | None = None
         """What the evidence record says of the artifact (``facts.artifact_facts``), once it ran."""
-        for rule in self.rules:
-            self.extra_keyword_matches.update(rule_keywords(rule))
+        self.extra_keyword_matches.update(_keywords_of(self.rules))
 
     @property
     def artifact(self) -> Artifact:

@@ -175,8 +175,13 @@ class Conformance:
             gc.freeze()
             self.frozen = True
 
+    @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self) -> None:
-        """Give the objects kept out of the collector's sweeps back to it (see collection_finish)."""
+        """Give the objects kept out of the collector's sweeps back to it (see collection_finish).
+
+        Last, after pytest's own final sweep for unraisable exceptions: that sweep would
+        otherwise walk the whole run's objects once more, only to find them alive.
+        """
         if self.frozen:
             gc.unfreeze()
             self.frozen = False

@@ -317,9 +317,12 @@ class Registry:
 
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
+        self._by_kind: dict[tuple[ArtifactKind, frozenset[str]], tuple[Rule, ...]] = {}
+        """``for_kind``'s answers (asked once per artifact), forgotten when a rule is added."""
 
     def add(self, rule: Rule) -> Rule:
         """Register ``rule``; raise DuplicateRuleError on a reused id or slug."""
+        self._by_kind.clear()
         if not RULE_ID.fullmatch(rule.id):
             raise ValueError(f"rule id {rule.id!r} must look like TM001 or TN001")
         if not SLUG.fullmatch(rule.slug):
@@ -372,8 +375,13 @@ class Registry:
 
     def for_kind(self, kind: ArtifactKind, *, opt_ins: Iterable[str] = ()) -> list[Rule]:
         """Rules that apply to ``kind``, the opt-in ones only when enabled."""
-        enabled = set(opt_ins)
-        return [r for r in self if kind in r.applies_to and (r.opt_in is None or r.opt_in in enabled)]
+        enabled = frozenset(opt_ins)
+        key = (kind, enabled)
+        if key not in self._by_kind:
+            self._by_kind[key] = tuple(
+                r for r in self if kind in r.applies_to and (r.opt_in is None or r.opt_in in enabled)
+            )
+        return list(self._by_kind[key])
 
 
 REGISTRY = Registry()
