@@ -22,6 +22,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pytest_torghut_rollout.checking.discovery import discover, manifest_artifact, note_artifact
 from pytest_torghut_rollout.checking.model import Artifact
@@ -483,9 +484,9 @@ def test_front_matter_is_composed_by_libyaml_when_it_can_be() -> None:
     composed: list[str] = []
     original = parsing._load
 
-    def spy(loader: Any) -> Any:
+    def spy(loader: Any, *, plain: bool = False) -> Any:
         composed.append(type(loader).__name__)
-        return original(loader)
+        return original(loader, plain=plain)
 
     parsing._load = spy
     try:
@@ -546,3 +547,351 @@ def test_the_plain_key_walk_sees_what_the_naming_walk_refuses(lines: list[str]) 
         refused = False
     event(f"refused: {refused}")
     assert parsing._repeats_a_key(node) is refused
+
+
+# -- front matter data: the plain constructor and PyYAML's constructor ------------------------------
+#
+# ``_plain_data`` makes the data of front matter libyaml composed, for the common shape; for any
+# node it does not recognise it doubts, and PyYAML's constructor decides. Where it decides, its
+# data must be exactly PyYAML's reference result (types, key order, -0.0 included); where the
+# reference refuses or PyYAML's constructor is needed, it must doubt.
+
+DOUBTED = "doubted"
+
+
+def _exactly(value: Any) -> Any:
+    """``value`` with every type spelled out: keeps 1, 1.0, True, -0.0 and str subclasses apart."""
+    if isinstance(value, dict):
+        return ("dict", [(_exactly(key), _exactly(child)) for key, child in value.items()])
+    if isinstance(value, list):
+        return ("list", [_exactly(child) for child in value])
+    return (type(value).__name__, repr(value))
+
+
+def _reference_outcome(text: str) -> tuple[str, Any]:
+    """What PyYAML's own parser and constructor make of ``text``: exact data, or the refusal."""
+    from pytest_torghut_rollout.checking.parsing import ParseError, load_front_matter
+
+    with reference_only():
+        try:
+            return "data", _exactly(load_front_matter(text))
+        except (ParseError, yaml.YAMLError, RecursionError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            return type(exc).__name__, str(exc)
+
+
+def _fast_outcome(text: str) -> tuple[str, Any]:
+    """What ``load_front_matter`` makes of ``text`` on the fast paths."""
+    from pytest_torghut_rollout.checking.parsing import ParseError, load_front_matter
+
+    try:
+        return "data", _exactly(load_front_matter(text))
+    except (ParseError, yaml.YAMLError, RecursionError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _plain(text: str) -> Any:
+    """What the plain constructor alone makes of what libyaml composed: exact data or ``DOUBTED``.
+
+    ``None`` (as a string, not data) when libyaml refuses the text or it holds composer marks.
+    """
+    from pytest_torghut_rollout.checking import parsing
+
+    assert parsing._FastStrictLoader is not None
+    if any(mark in text for mark in parsing._COMPOSER_MARKS):
+        return "not for libyaml"
+    try:
+        loader = parsing._FastStrictLoader(text)
+    except UnicodeEncodeError:  # a lone surrogate
+        return "libyaml refuses"
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return "empty"
+        return _exactly(parsing._plain_data(node, loader, 0))
+    except parsing._Doubt:
+        return DOUBTED
+    except yaml.YAMLError:
+        return "libyaml refuses"
+    finally:
+        loader.dispose()
+
+
+def _assert_plain_is_reference(text: str) -> str:
+    """The plain constructor gives exactly the reference data or doubts; the fast path as a whole
+    gives exactly the reference outcome. Returns which decided."""
+    reference = _reference_outcome(text)
+    assert _fast_outcome(text) == reference
+    plain = _plain(text)
+    if isinstance(plain, tuple):
+        assert reference == ("data", plain)
+        return "plain constructor"
+    if plain == DOUBTED:
+        return "PyYAML's constructor (doubted)"
+    return str(plain)
+
+
+def _front_matter_text(note: str) -> str | None:
+    """The front matter of a Markdown note, as discovery cuts it; ``None`` for any other note."""
+    lines = note.lstrip().replace("\r\n", "\n").split("\n")
+    if lines[0].strip() != "---":
+        return None
+    ends = [i for i, line in enumerate(lines[1:], 1) if line.strip() in ("---", "...")]
+    return "\n".join(lines[1 : ends[0]]) if ends else None
+
+
+needs_libyaml = pytest.mark.skipif(
+    getattr(yaml, "CSafeLoader", None) is None, reason="PyYAML was built without libyaml here: only its own parser runs"
+)
+
+
+@needs_libyaml
+def test_every_fixture_note_is_made_by_the_plain_constructor_exactly_as_pyyaml_makes_it() -> None:
+    """Markdown notes as written, and every scheduler note's data (most fixture notes are JSON)
+    written as front matter by PyYAML's emitter, block style and flow style."""
+    markdown = [_front_matter_text(path.read_text("utf-8")) for path in sorted(FIXTURES.rglob("*.md"))]
+    texts = [text for text in markdown if text is not None]
+    assert len(texts) >= 4
+    notes = [a.data for a in discover([FIXTURES]) if a.kind == "scheduler-note" and isinstance(a.data, dict)]
+    assert len(notes) > 40
+    for data in notes:
+        texts.append(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
+        texts.append(yaml.safe_dump(data, sort_keys=True, default_flow_style=None, width=60))
+    decided = [_assert_plain_is_reference(text) for text in texts]
+    assert decided == ["plain constructor"] * len(texts)
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    ("runs", "faults"),
+    [pytest.param(120, 12, id="120-runs-with-faults"), pytest.param(1000, 0, id="1000-runs", marks=pytest.mark.slow)],
+)
+def test_simulated_notes_are_made_by_the_plain_constructor_exactly_as_pyyaml_makes_them(
+    tmp_path: Path, runs: int, faults: int
+) -> None:
+    from pytest_torghut_rollout.testing.simulate import SimulationOptions, simulate
+
+    simulate(SimulationOptions(runs=runs, seed=7, out=tmp_path / "t", faults=faults))
+    texts = [_front_matter_text(path.read_text("utf-8")) for path in (tmp_path / "t" / "notes").glob("*.md")]
+    decided = [_assert_plain_is_reference(text) for text in texts if text is not None]
+    assert len(decided) >= runs - faults
+    # Every note the scheduler writes has the common shape: none is left to PyYAML.
+    assert decided.count("plain constructor") >= len(decided) - faults
+
+
+@needs_libyaml
+@pytest.mark.parametrize(
+    ("text", "decided"),
+    [
+        ("a: yes\nb: No\nc: ON\nd: off\ne: y\nf: N\ng: tRUE\nh: True", "plain constructor"),
+        ("a: 0\nb: -0\nc: 0b1_01\nd: 0x1F\ne: 017\nf: 0o17\ng: 1_000\nh: 190:20:30\ni: 08\nj: 0_", "plain constructor"),
+        ("a: 1.0\nb: .5\nc: -0.0\nd: 1e3\ne: 1.0e+3\nf: 1.0e3\ng: 190:20:30.15\nh: 6.", "plain constructor"),
+        ("a: ~\nb: null\nc: NULL\nd: nULL\ne:\nf: ''\ng: \"\"", "plain constructor"),
+        ("a: 2026-04-02\nb: 2026-04-02T09:30:00Z\nc: 2026-04-02 09:30:00.5 +01:00", "plain constructor"),
+        ("a: 'it''s: yes'\nb: \"\\u00e9\\x41\\t\\\"\"\nc: 'yes'\nd: \"1\"", "plain constructor"),
+        ("a:\n  b:\n  - 1\n  - c: d\n    e: [f, {g: h}]\n'k': v\nключ: значение 😀", "plain constructor"),
+        ("- a\n- 1", "plain constructor"),
+        ("plain text", "plain constructor"),
+        ("a: 1\nb:\n  a: 1\n  c: 2\n  a: 3", "PyYAML's constructor (doubted)"),
+        ("a: 1\n'a': 2", "PyYAML's constructor (doubted)"),
+        ("1: a", "PyYAML's constructor (doubted)"),
+        ("null: a", "PyYAML's constructor (doubted)"),
+        ("[a]: b", "PyYAML's constructor (doubted)"),
+        ("a: .inf", "PyYAML's constructor (doubted)"),
+        ("a: [1, -.Inf]", "PyYAML's constructor (doubted)"),
+        ("a: .NaN", "PyYAML's constructor (doubted)"),
+        ("a: 1.0e+999", "PyYAML's constructor (doubted)"),
+        ("a: " + "9" * 4301, "PyYAML's constructor (doubted)"),
+        ("<<: {a: 1}\nb: 2", "PyYAML's constructor (doubted)"),
+        ("a: <<", "PyYAML's constructor (doubted)"),
+        ("a: =", "PyYAML's constructor (doubted)"),
+        ("=: a", "PyYAML's constructor (doubted)"),
+        ("[" * 70 + "]" * 70, "PyYAML's constructor (doubted)"),
+        ("[" * 1001 + "]" * 1001, "libyaml refuses"),
+        ("a: b\n---\nc: d", "libyaml refuses"),
+        ("a: \ud800", "libyaml refuses"),
+        ("a: &x 1\nb: *x", "not for libyaml"),
+        ("", "empty"),
+    ],
+)
+def test_the_plain_constructor_makes_what_it_recognises_and_doubts_the_rest(text: str, decided: str) -> None:
+    assert _assert_plain_is_reference(text) == decided
+
+
+@needs_libyaml
+def test_a_repeated_key_is_refused_alike_whoever_constructs() -> None:
+    from pytest_torghut_rollout.checking.parsing import ParseError, load_front_matter
+
+    with pytest.raises(ParseError, match=r'^duplicate key "a" at /b/a \(line 6\)$'):
+        load_front_matter("a: 1\nb:\n  a: 1\n  c: 2\n  a: 3")
+
+
+#: Plain scalars around PyYAML 1.1's implicit resolvers: booleans in all spellings, integers in
+#: all bases (sexagesimal too), floats, nulls, timestamps (strings for the strict loader), and
+#: words that are none of these.
+PLAIN_WORDS = [
+    *("y", "Y", "yes", "Yes", "YES", "yEs", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "tRue"),
+    *("false", "False", "FALSE", "on", "On", "ON", "oN", "off", "Off", "OFF", "o", "t"),
+    *("0", "-0", "+0", "7", "-7", "+7", "007", "0_", "08", "09", "0b101", "-0b1_0", "0b102", "0b", "0x1f", "0x1F"),
+    *("0X1F", "-0x_a", "0x", "0o17", "1_000", "1__0", "_1", "10_", "190:20:30", "-1:30", "1:60", "1:5:9", "+1:0"),
+    *("18446744073709551617", "-9223372036854775809"),
+    *("1.0", "-1.5", "+.5", ".5", "1.", "1._", "._", ".", "-.", "1e3", "1.0e+3", "1.0e3", "1.0E-3", "1_0.5_0"),
+    *("6.0", "-0.0", "190:20:30.15", ".Nan", ".infinity", "inf", "nan"),
+    *("~", "null", "Null", "NULL", "nULL", "", "nul"),
+    *("2026-04-02", "2026-4-2", "2026-04-02T09:30:00Z", "2026-04-02t09:30:00.5+01:00", "2026-04-02 09:30:00"),
+    *("2001-12-14 21:59:43.10 -5", "12:30:00", "2026-04-02T09:30:00.041111Z", "<<x", "=="),
+    *("stable", "lane_completed", "a b", "é", "ключ", "😀", "\u2028x", "x\x85y", "-", "--", "a:b", "it's", 'say "hi"'),
+    *("cand-ca02135e92b1", "20260402T115310/rollout/phase-manifest.json", "x" * 90, "word " * 20),
+]
+#: Plain scalars the strict loader refuses or PyYAML's constructor must make: not finite, too
+#: many digits, merge and value keys.
+REFUSED_WORDS = [
+    *("9" * 4301, "1.0e+999", "-1.0e+999", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "<<", "="),
+]
+#: Words that break a plain scalar, the line or the reader: YAML indicators, comments, control
+#: characters, a byte order mark, a lone surrogate, and a continuation line.
+HOSTILE_WORDS = [
+    *("- x", "? x", ": x", "a: b", "a #b", "#c", "[", "]", "{", "}", ",", "\\", "a\\nb", " lead", "trail "),
+    *("a\n  continued", "a\n- b", "\x07", "\ud800", "\ufeffx", "'", '"', "\r", "\x00"),
+]
+DOUBLE_ESCAPES = ["\\t", "\\n", "\\\\", '\\"', "\\u00e9", "\\x41", "\\U0001F600", "\\N", "\\_", "\\L", "\\P", "\\ "]
+#: Keys of a well-formed document; quoted or not, they are strings.
+COMMON_KEYS = [
+    *("id", "status", "iteration", "metrics", "reason", "throughput", "a", "b", "'a'", '"b"', "'1'", "'null'"),
+    *("é", "ключ", "x y", "_", "k-1", "on_", "nulls", "2026-04-02", "0.5x", "''", "'it''s'", '"\\u00e9"'),
+]
+#: Keys the strict loader refuses (not strings) or PyYAML's constructor must make (merge, value,
+#: complex): ``1``, ``null``, ``yes``...
+ODD_KEYS = ["1", "0x1", "yes", "null", "~", ".inf", "<<", "=", "? a", "[a]"]
+PRINTABLE = st.characters(codec="utf-8", exclude_categories=["Cc", "Cs"], exclude_characters="\ufeff")
+#: What a document of each kind is made of: its words and its keys.
+MODES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[str]]] = {
+    # Well-formed: the resolver's edge cases and any printable text; keys unique in a mapping.
+    "clean": (
+        st.one_of(*[st.sampled_from(PLAIN_WORDS)] * 4, st.text(PRINTABLE, max_size=6)),
+        st.sampled_from(COMMON_KEYS),
+    ),
+    # Also what is refused, or left to PyYAML's constructor; keys may repeat.
+    "refused": (
+        st.one_of(*[st.sampled_from(PLAIN_WORDS)] * 6, st.sampled_from(REFUSED_WORDS)),
+        st.one_of(*[st.sampled_from(COMMON_KEYS)] * 4, st.sampled_from(ODD_KEYS)),
+    ),
+    # Anything: broken lines, control characters, stray indicators.
+    "hostile": (
+        st.one_of(st.sampled_from(PLAIN_WORDS + REFUSED_WORDS), st.sampled_from(HOSTILE_WORDS), st.text(max_size=6)),
+        st.sampled_from(COMMON_KEYS + ODD_KEYS),
+    ),
+}
+
+
+@st.composite
+def scalar_texts(draw: st.DrawFn, words: st.SearchStrategy[str]) -> str:
+    """A scalar as front matter writes it: plain, single-quoted or double-quoted (with escapes)."""
+    word = draw(words)
+    style = draw(st.sampled_from(["plain", "plain", "plain", "single", "double"]))
+    if style == "single":
+        return "'" + word.replace("'", "''") + "'"
+    if style == "double":
+        escaped = word.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped + "".join(draw(st.lists(st.sampled_from(DOUBLE_ESCAPES), max_size=2))) + '"'
+    return word
+
+
+@st.composite
+def front_matter_documents(draw: st.DrawFn) -> tuple[str, str]:
+    """Block front matter and its mode (``MODES``): nested mappings and sequences of scalars,
+    empty values, comments and flow collections."""
+    mode = draw(st.sampled_from(["clean", "clean", "refused", "hostile"]))
+    words, keys = MODES[mode]
+    lines: list[str] = []
+
+    def scalar() -> str:
+        return draw(scalar_texts(words))
+
+    def comment() -> str:
+        return draw(st.sampled_from(["", "", "", " # note", "  #"]))
+
+    def key_of(used: set[str]) -> str:
+        key = draw(keys)
+        while mode == "clean" and key in used:
+            key = f"{key.strip(chr(39) + chr(34))}_{len(used)}"
+        used.add(key)
+        return key
+
+    def mapping(indent: int, depth: int, first: str = "") -> None:
+        used: set[str] = set()
+        for n in range(draw(st.integers(1, 4))):
+            pad = first if n == 0 and first else " " * indent
+            key = key_of(used)
+            shape = draw(st.sampled_from(["scalar"] * 5 + ["empty", "mapping", "sequence", "flow"]))
+            if shape in ("mapping", "sequence") and depth >= 3:
+                shape = "scalar"
+            if shape == "scalar":
+                lines.append(f"{pad}{key}: {scalar()}{comment()}")
+            elif shape == "empty":
+                lines.append(f"{pad}{key}:{comment()}")
+            elif shape == "flow":
+                items = [scalar() for _ in range(draw(st.integers(0, 3)))]
+                if draw(st.booleans()):
+                    lines.append(f"{pad}{key}: [{', '.join(items)}]")
+                else:
+                    inner: set[str] = set()
+                    lines.append(f"{pad}{key}: {{{', '.join(f'{key_of(inner)}: {item}' for item in items)}}}")
+            elif shape == "mapping":
+                lines.append(f"{pad}{key}:")
+                mapping(indent + draw(st.sampled_from([2, 2, 1, 4])), depth + 1)
+            else:
+                lines.append(f"{pad}{key}:")
+                sequence(indent + draw(st.sampled_from([0, 2])), depth + 1)
+
+    def sequence(indent: int, depth: int) -> None:
+        for _ in range(draw(st.integers(1, 3))):
+            pad = " " * indent
+            shape = draw(st.sampled_from(["scalar", "scalar", "empty", "mapping"]))
+            if shape == "scalar":
+                lines.append(f"{pad}- {scalar()}{comment()}")
+            elif shape == "empty":
+                lines.append(f"{pad}-")
+            else:
+                mapping(indent + 2, depth + 1, first=f"{pad}- ")
+
+    if draw(st.integers(0, 9)) == 0:
+        sequence(0, 0)
+    else:
+        mapping(0, 0)
+    text = "\n".join(lines)
+    if mode == "hostile" and draw(st.booleans()):  # a stray character somewhere
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from([*":-[]{},#'\"? \n", " ", "  ", "\u00e9"])) + text[at:]
+    return mode, text + draw(st.sampled_from(["", "", "\n", "\n\n", "\n# end"]))
+
+
+@needs_libyaml
+@DIFFERENTIAL
+@given(document=front_matter_documents())
+def test_generated_front_matter_is_made_by_the_plain_constructor_exactly_as_pyyaml_makes_it(
+    document: tuple[str, str],
+) -> None:
+    mode, text = document
+    decided = _assert_plain_is_reference(text)
+    event(f"{mode} document decided by: {decided}")
+    event(f"reference outcome: {_reference_outcome(text)[0]}")
+
+
+@DIFFERENTIAL
+@given(
+    value=st.sampled_from(PLAIN_WORDS + REFUSED_WORDS + HOSTILE_WORDS) | st.text(max_size=8),
+    implicit=st.tuples(st.booleans(), st.booleans()),
+    kind=st.sampled_from([ScalarNode, ScalarNode, ScalarNode, SequenceNode, MappingNode]),
+)
+def test_the_libyaml_loaders_resolver_tags_as_pyyaml_resolves(
+    value: str, implicit: tuple[bool, bool], kind: type[Node]
+) -> None:
+    from pytest_torghut_rollout.checking import parsing
+
+    resolver = parsing._StrictLoader("")
+    try:
+        expected = yaml.resolver.BaseResolver.resolve(resolver, kind, value, implicit)  # type: ignore[no-untyped-call]
+    finally:
+        resolver.dispose()
+    event(f"tag: {expected}")
+    assert parsing._resolve(None, kind, value, implicit) == expected

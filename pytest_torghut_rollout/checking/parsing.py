@@ -10,7 +10,9 @@ few hundred bytes of aliases expand to gigabytes), values of types JSON does not
 Front matter is read by libyaml where PyYAML has it, unless the text could hold what the strict
 loader refuses while composing or what libyaml reads more leniently (``_COMPOSER_MARKS``);
 that text, and anything libyaml rejects, is read by PyYAML's own parser, which words every
-refusal. Both give the same data (``tests/test_fast_paths.py`` proves it on fixtures and on
+refusal. What libyaml composed is turned into data by a small constructor of JSON's own types
+(``_plain_data``) when it recognises every node, and by PyYAML's constructor otherwise. All ways
+give the same data (``tests/test_fast_paths.py`` proves it on fixtures, simulated notes and
 generated text).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import yaml
@@ -127,12 +130,41 @@ _StrictLoader.yaml_implicit_resolvers = {
 }
 
 
+_STR, _NULL, _BOOL, _INT, _FLOAT = (f"tag:yaml.org,2002:{name}" for name in ("str", "null", "bool", "int", "float"))
+_SEQ, _MAP = yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG
+_DEFAULT_TAGS: dict[type[Node], str] = {ScalarNode: _STR, SequenceNode: _SEQ, MappingNode: _MAP}
+#: The strict loader's implicit resolvers by a plain scalar's first character ("" for an empty
+#: one), each list followed by the wildcard resolvers as PyYAML's ``resolve`` tries them.
+_Resolvers = tuple[tuple[str, re.Pattern[str]], ...]
+_WILDCARD: _Resolvers = tuple(_StrictLoader.yaml_implicit_resolvers.get(None, []))
+_PLAIN_RESOLVERS: dict[str, _Resolvers] = {
+    first: tuple(resolvers) + _WILDCARD
+    for first, resolvers in _StrictLoader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+
+
+def _resolve(self: Any, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str | None:
+    """PyYAML's ``BaseResolver.resolve`` for a loader without path resolvers, with the table
+    looked up once: libyaml's composer calls it for every node (``value`` is a scalar's text)."""
+    if kind is ScalarNode:
+        if implicit[0]:
+            for tag, regexp in _PLAIN_RESOLVERS.get(value[:1], _WILDCARD):
+                if regexp.match(value):
+                    return tag
+        return _STR
+    return _DEFAULT_TAGS.get(kind)
+
+
 def _libyaml_loader() -> type[Any] | None:
     """libyaml's composer with the strict loader's resolvers (for text without ``_COMPOSER_MARKS``)."""
     base = getattr(yaml, "CSafeLoader", None)
     if base is None:
         return None
-    return type("_FastStrictLoader", (base,), {"yaml_implicit_resolvers": _StrictLoader.yaml_implicit_resolvers})
+    namespace: dict[str, Any] = {"yaml_implicit_resolvers": _StrictLoader.yaml_implicit_resolvers}
+    if not base.yaml_path_resolvers:  # else PyYAML's own resolve, which follows them
+        namespace["resolve"] = _resolve
+    return type("_FastStrictLoader", (base,), namespace)
 
 
 _FastStrictLoader = _libyaml_loader()
@@ -156,17 +188,25 @@ def load_front_matter(text: str) -> Any:
         raise ParseError(f"front matter of {size} bytes is larger than {MAX_FRONT_MATTER}; not parsed")
     if _FastStrictLoader is not None and fast_paths_enabled() and not any(m in text for m in _COMPOSER_MARKS):
         try:
-            return _load(_FastStrictLoader(text))
-        except (yaml.YAMLError, ParseError, RecursionError):
-            pass  # PyYAML's own parser decides, and words the reason the same way every time
+            return _load(_FastStrictLoader(text), plain=True)
+        except (yaml.YAMLError, ParseError, RecursionError, UnicodeEncodeError):
+            # PyYAML's own parser decides, and words the reason the same way every time (a
+            # lone surrogate, which libyaml cannot even be given, is one of its refusals).
+            pass
     return _load(_StrictLoader(text))
 
 
-def _load(loader: Any) -> Any:
+def _load(loader: Any, *, plain: bool = False) -> Any:
+    """The document ``loader`` reads; ``plain``: try ``_plain_data`` on it first."""
     try:
         node = loader.get_single_node()
         if node is None:
             return None
+        if plain:
+            try:
+                return _plain_data(node, loader, 0)
+            except _Doubt:
+                pass  # PyYAML's constructor and the refusal walks decide, as for any other text
         _refuse_repeated_keys(node)
         try:
             data = loader.construct_document(node)
@@ -178,6 +218,56 @@ def _load(loader: Any) -> Any:
         loader.dispose()
     _refuse_non_json(data)
     return data
+
+
+class _Doubt(Exception):
+    """A node ``_plain_data`` does not positively recognise: PyYAML's constructor decides."""
+
+
+_BOOL_VALUES = yaml.constructor.SafeConstructor.bool_values
+#: Deeper documents are left to PyYAML's constructor (and refused by discovery's depth bound).
+_PLAIN_DEPTH = 64
+
+
+def _plain_data(node: Node, loader: Any, depth: int) -> Any:
+    """The data PyYAML's strict constructor makes of ``node``, for nodes of JSON's own types only.
+
+    Tags are the strict loader's (``_resolve``); string-keyed mappings without a repeated key,
+    sequences, strings, nulls, booleans, integers and finite floats are made here, the numbers
+    by PyYAML's own constructors. Anything else (another tag, a merge key ``<<``, a key that is
+    not a string or is repeated, a number Python refuses or that is not finite, deep nesting)
+    raises ``_Doubt``, and the caller lets PyYAML construct and refuse it.
+    """
+    tag, kind = node.tag, type(node)
+    if kind is ScalarNode:
+        if tag == _STR:
+            return node.value
+        if tag == _NULL:
+            return None
+        if tag == _BOOL:
+            return _BOOL_VALUES[node.value.lower()]
+        if tag in (_INT, _FLOAT):
+            try:
+                number = loader.construct_yaml_int(node) if tag == _INT else loader.construct_yaml_float(node)
+            except ValueError as exc:  # an integer of more digits than Python converts
+                raise _Doubt from exc
+            if tag == _INT or math.isfinite(number):
+                return number
+        raise _Doubt
+    if depth >= _PLAIN_DEPTH:
+        raise _Doubt
+    if kind is MappingNode and tag == _MAP:
+        data: dict[str, Any] = {}
+        for key, value in node.value:
+            if type(key) is not ScalarNode or key.tag != _STR:
+                raise _Doubt
+            data[key.value] = _plain_data(value, loader, depth + 1)
+        if len(data) != len(node.value):
+            raise _Doubt  # a repeated key, which the refusal walk names
+        return data
+    if kind is SequenceNode and tag == _SEQ:
+        return [_plain_data(child, loader, depth + 1) for child in node.value]
+    raise _Doubt
 
 
 def _refuse_repeated_keys(root: Node) -> None:
