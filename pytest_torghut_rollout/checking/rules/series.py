@@ -73,7 +73,7 @@ def check_notes_contiguous(artifact: Artifact, context: CheckContext) -> Iterato
     opts out explicitly (`--torghut-allow-tracked-notes`), and the report records it.""",
 )
 def check_notes_untracked(artifact: Artifact, context: CheckContext) -> Iterator[Finding]:
-    """Ask git (ls-files, once per series) and report every tracked iteration-* file."""
+    """Ask git (ls-files, once per work tree) and report every tracked iteration-* file of the series."""
     if context.allow_tracked_notes:
         raise NotEvaluated(
             "--torghut-allow-tracked-notes was given: notes may be tracked by git in this run "
