@@ -62,6 +62,25 @@ SERIAL_OF = {
     ARTIFACT_FLOOR_XDIST: ARTIFACT_FLOOR,
 }
 MANIFEST_SCHEMA = REPO / "conformance" / "phase-manifest.schema.json"
+READING = "reading+checking"
+"""The package's own reading and checking of the manifests check-jsonschema gets, in one process."""
+
+# What check-jsonschema is compared with: one fresh process that reads (SHA-256, strict JSON),
+# validates and checks every rule of each manifest named on its command line, start-up included.
+READ_AND_CHECK = """
+import sys
+from pathlib import Path
+from pytest_torghut_rollout.checking.discovery import artifact_trees, load_manifest
+from pytest_torghut_rollout.checking.paths import Resolver
+from pytest_torghut_rollout.checking.rules import CheckContext, check_artifact
+paths = [Path(p) for p in sys.argv[1:]]
+context = CheckContext(resolver=Resolver(artifact_trees([Path.cwd()])))
+failed = 0
+for path in paths:
+    artifact = load_manifest(path, root=path.parent.parent, display=str(path))
+    failed += bool(check_artifact(artifact, context))
+sys.exit(1 if failed else 0)
+"""
 
 # Runs one command and reports its wall time and the peak RSS of its largest process.
 WRAPPER = """
@@ -234,6 +253,7 @@ def main() -> int:
                     )
             if cjs:
                 modes["check-jsonschema"] = ([cjs, "--schemafile", str(MANIFEST_SCHEMA), *manifests], tree.parent)
+            modes[READING] = ([sys.executable, "-c", READ_AND_CHECK, *manifests], tree)
             if args.only is not None:
                 unknown = sorted(set(args.only) - set(modes))
                 if unknown:
@@ -247,7 +267,7 @@ def main() -> int:
             for mode, runs in samples.items():
                 count = (
                     len(manifests)
-                    if mode == "check-jsonschema"
+                    if mode in ("check-jsonschema", READING)
                     else len(nodes)
                     if mode in (ARTIFACT_FLOOR, ARTIFACT_FLOOR_XDIST)
                     else items
@@ -255,7 +275,7 @@ def main() -> int:
                 rows.append(
                     Row(
                         size=size,
-                        mode=mode + (" (collect)" if only and mode != "check-jsonschema" else ""),
+                        mode=mode + (" (collect)" if only and mode not in ("check-jsonschema", READING) else ""),
                         items=count,
                         wall=statistics.median(r.wall for r in runs),
                         peak_mib=max(r.maxrss_kib for r in runs) / 1024,
@@ -276,16 +296,33 @@ def main() -> int:
         serial = same.get(SERIAL_OF[plain] + suffix) if plain in SERIAL_OF else None
         speedup = f"{serial.wall / row.wall:.2f}" if serial else ""
         manifest_count = same["check-jsonschema"].items if "check-jsonschema" in same else 0
-        per_s = f"{manifest_count / row.wall:.0f}" if manifest_count and base in ("plugin", "check-jsonschema") else ""
+        per_s = (
+            f"{manifest_count / row.wall:.0f}"
+            if manifest_count and base in ("plugin", "check-jsonschema", READING)
+            else ""
+        )
         print(
             f"| {row.size} | {row.mode} | {row.items} | {row.wall:.2f} | {row.items / row.wall:.0f} | "
             f"{row.peak_mib:.0f} | {ratio} | {speedup} | {per_s} | {','.join(map(str, row.codes))} |"
         )
+    print()
+    for line in reading_ratios(rows):
+        print(line)
     if args.artifact:
-        print()
         for line in granularity_ratios(rows):
             print(line)
     return 0
+
+
+def reading_ratios(rows: list[Row]) -> list[str]:
+    """Manifests read and checked per second against check-jsonschema's on the same manifests."""
+    lines: list[str] = []
+    for size in sorted({row.size for row in rows}):
+        same = {row.mode: row for row in rows if row.size == size}
+        if READING in same and "check-jsonschema" in same:
+            ratio = same["check-jsonschema"].wall / same[READING].wall
+            lines.append(f"runs={size}: {READING} / check-jsonschema, manifests per second: {ratio:.2f}x")
+    return lines
 
 
 def granularity_ratios(rows: list[Row]) -> list[str]:
