@@ -16,9 +16,13 @@ machine), each in a fresh process:
 - with ``--artifact``, the plugin at ``--torghut-granularity=artifact`` (one test per artifact,
   read when it runs), and with xdist also ``-n 2``; the ratios against one test
   per rule are printed after the table;
-- with ``--before CHECKOUT``, the plugin again, imported from that checkout of another version;
+- with ``--before CHECKOUT``, the plugin again (with ``--artifact`` also at artifact granularity),
+  imported from that checkout of another version;
 - check-jsonschema: ``check-jsonschema --schemafile conformance/phase-manifest.schema.json``
   over every manifest of the tree, when it is installed.
+- reading+checking: one fresh process that reads, validates and checks every rule of the same
+  manifests with the package (start-up included); the ratio of its manifests per second to
+  check-jsonschema's is printed under the table.
 
 Sizes above ``--full-max`` runs are measured with ``--collect-only`` (plugin and floor alike):
 collection is where the plugin reads and checks every artifact. Peak RSS is that of the
@@ -46,6 +50,7 @@ ARTIFACT = "plugin artifact"
 ARTIFACT_XDIST = "plugin artifact -n 2"
 ARTIFACT_FLOOR = "floor artifact"
 ARTIFACT_FLOOR_XDIST = "floor artifact -n 2"
+ARTIFACT_BEFORE = "plugin artifact before"
 #: The floor each plugin mode is compared with: the same collectors, and one no-op item per test
 #: the plugin runs (per rule, or per artifact).
 FLOOR_OF = {
@@ -53,6 +58,7 @@ FLOOR_OF = {
     "plugin -n 2": "floor -n 2",
     ARTIFACT: ARTIFACT_FLOOR,
     ARTIFACT_XDIST: ARTIFACT_FLOOR_XDIST,
+    ARTIFACT_BEFORE: ARTIFACT_FLOOR,
 }
 #: The serial mode each -n 2 mode is compared with.
 SERIAL_OF = {
@@ -245,6 +251,8 @@ def main() -> int:
                 floor_artifact = Path(scratch) / f"floor-artifact-{size}"
                 write_floor(floor_artifact, [(name, 1) for name, _ in nodes])
                 modes[ARTIFACT_FLOOR] = ([*pytest, str(floor_artifact)], floor_artifact)
+                if args.before is not None:
+                    modes[ARTIFACT_BEFORE] = modes[ARTIFACT]
                 if xdist:
                     modes[ARTIFACT_XDIST] = ([*modes[ARTIFACT][0], "-n", "2"], tree.parent)
                     modes[ARTIFACT_FLOOR_XDIST] = (
@@ -262,7 +270,7 @@ def main() -> int:
             samples: dict[str, list[Run]] = {mode: [] for mode in modes}
             for _ in range(args.repeat):
                 for mode, (command, cwd) in modes.items():
-                    package = args.before.resolve() if mode == "plugin before" and args.before else None
+                    package = args.before.resolve() if mode.endswith(" before") and args.before else None
                     samples[mode].append(measure(command, cwd, package))
             for mode, runs in samples.items():
                 count = (
