@@ -88,26 +88,6 @@ class RecordedCheck(NamedTuple):
     waiver: dict[str, Any] | None
 
     @classmethod
-    def of(cls, nodeid: str, props: dict[str, Any], outcome: str) -> RecordedCheck:
-        """The check a rule item's report properties describe."""
-        test, _, name = nodeid.rpartition("::")
-        findings = str(props[Prop.FINDINGS])
-        return cls.make(
-            test=test,
-            name=name,
-            rule=str(props[Prop.RULE]),
-            slug=str(props[Prop.SLUG]),
-            severity=str(props[Prop.SEVERITY]),
-            artifact=str(props[Prop.ARTIFACT]),
-            kind=str(props[Prop.KIND]),
-            sha256=str(props.get(Prop.SHA256) or "") or None,
-            outcome=outcome,
-            findings=[] if findings == "[]" else json.loads(findings),
-            not_evaluated=str(props.get(Prop.NOT_EVALUATED) or ""),
-            waiver=_waiver_of(props),
-        )
-
-    @classmethod
     def make(
         cls,
         *,
@@ -247,53 +227,45 @@ class EvidenceRecorder:
             self.waivers_failed = report.failed
             self.waivers_reported = True
             return
-        if props.get(GRANULARITY_PROPERTY) == "artifact":
+        checks: list[list[Any]] | None = props.get(Prop.CHECKS)  # type: ignore[assignment]
+        if checks is None:
+            return
+        artifact_item = props.get(GRANULARITY_PROPERTY) == "artifact"
+        if artifact_item:
             self.selection.inapplicable += len(str(props.get(Prop.INAPPLICABLE_RULES, "")).split())
             if props.get(READ_AS_PROPERTY):
                 self.read_notes[str(props[READ_AS_PROPERTY])] += 1
-            checks: list[list[Any]] = props.get(Prop.CHECKS) or []  # type: ignore[assignment]
-            artifact = str(props.get(Prop.ARTIFACT, ""))
-            if FACTS_PROPERTY in props and checks:
-                self.facts.setdefault(artifact, json.loads(str(props[FACTS_PROPERTY])))
-            # One check per rule the artifact item ran, each with its own outcome, under the id
-            # its check has with one test per rule, so that both granularities record alike.
-            test = report.nodeid.removesuffix(f"::{ITEM_NAME}")
-            kind, sha256 = str(props[Prop.KIND]), str(props.get(Prop.SHA256) or "") or None
-            for rule_id, outcome, findings, not_evaluated, unfollowed, waiver in checks:
-                rule = REGISTRY[rule_id]
-                if unfollowed:
-                    self.unfollowed.add(unfollowed)
-                failed = report.failed and outcome == CheckOutcome.NOT_RUN
-                self.checks.append(
-                    RecordedCheck.make(
-                        test=test,
-                        name=rule.name,
-                        rule=rule.id,
-                        slug=rule.slug,
-                        severity=rule.severity.value,
-                        artifact=artifact,
-                        kind=kind,
-                        sha256=sha256,
-                        outcome=CheckOutcome.ERROR if failed else outcome,
-                        findings=findings,
-                        not_evaluated=not_evaluated,
-                        waiver=waiver,
-                    )
+        artifact = str(props[Prop.ARTIFACT])
+        if FACTS_PROPERTY in props and checks:
+            self.facts.setdefault(artifact, json.loads(str(props[FACTS_PROPERTY])))
+        # Each check under the test id it has with one test per rule, whatever the granularity.
+        test = report.nodeid.removesuffix(f"::{ITEM_NAME}") if artifact_item else report.nodeid.rpartition("::")[0]
+        kind, sha256 = str(props[Prop.KIND]), str(props.get(Prop.SHA256) or "") or None
+        for rule_id, outcome, findings, not_evaluated, unfollowed, waiver in checks:
+            rule = REGISTRY[rule_id]
+            if unfollowed:
+                self.unfollowed.add(unfollowed)
+            # A check that could not run to a verdict: in an artifact item, one its failed setup
+            # kept from running; in a rule item, any failure that is not the rule's violation.
+            error = report.failed and (
+                outcome == CheckOutcome.NOT_RUN if artifact_item else outcome != CheckOutcome.VIOLATION
+            )
+            self.checks.append(
+                RecordedCheck.make(
+                    test=test,
+                    name=rule.name,
+                    rule=rule.id,
+                    slug=rule.slug,
+                    severity=rule.severity.value,
+                    artifact=artifact,
+                    kind=kind,
+                    sha256=sha256,
+                    outcome=CheckOutcome.ERROR if error else outcome,
+                    findings=findings,
+                    not_evaluated=not_evaluated,
+                    waiver=waiver,
                 )
-            return
-        if Prop.RULE not in props:
-            return
-        if FACTS_PROPERTY in props:
-            self.facts.setdefault(str(props[Prop.ARTIFACT]), json.loads(str(props[FACTS_PROPERTY])))
-        outcome = str(props[Prop.OUTCOME])
-        self._record_check(report.nodeid, props, error=report.failed and outcome != CheckOutcome.VIOLATION)
-
-    def _record_check(self, nodeid: str, props: dict[str, Any], *, error: bool) -> None:
-        """Record one check from its properties; ``error``: it could not run to a verdict."""
-        outcome = CheckOutcome.ERROR if error else str(props[Prop.OUTCOME])
-        if props.get(Prop.UNFOLLOWED):
-            self.unfollowed.add(str(props[Prop.UNFOLLOWED]))
-        self.checks.append(RecordedCheck.of(nodeid, props, outcome))
+            )
 
     def open_risks(self) -> list[dict[str, Any]]:
         """Checks that failed under a live waiver: accepted for now, not conforming."""
@@ -461,18 +433,6 @@ def git_commits(paths: Iterable[Path]) -> dict[str, str]:
         if commit is not None:
             commits[str(where)] = commit
     return dict(sorted(commits.items()))
-
-
-def _waiver_of(props: dict[str, Any]) -> dict[str, Any] | None:
-    """The waiver a check's properties name, if it matched one."""
-    if not props.get(Prop.WAIVER):
-        return None
-    return {
-        "waiver": int(props[Prop.WAIVER]),
-        "owner": props[Prop.WAIVER_OWNER],
-        "expires": props[Prop.WAIVER_EXPIRES],
-        "reason": props[Prop.WAIVER_REASON],
-    }
 
 
 def _n(count: int, noun: str) -> str:

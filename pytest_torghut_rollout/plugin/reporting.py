@@ -31,7 +31,7 @@ from ._keys import (
     WAIVER_KEY,
 )
 from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
-from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem, RuleResult
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked
@@ -128,18 +128,17 @@ def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tup
     return artifact_item_header(item) + groups
 
 
-def compact_check(rule: Rule, result: RuleResult | None) -> list[Any]:
-    """One check of an artifact item as it travels to the recorder: ``[rule id, outcome, findings,
-    not evaluated, unfollowed, waiver]``. What the rule says of itself (slug, severity) the
-    recorder takes from the registry, and what the artifact is, from the item's own properties."""
-    if result is None:
-        return [rule.id, CheckOutcome.NOT_RUN.value, [], "", "", None]
-    verdict = result.verdict
-    waiver = result.waiver
+def compact_check(
+    rule: Rule, *, outcome: str, findings: Sequence[Finding], verdict: Verdict | None, waiver: Waiver | None
+) -> list[Any]:
+    """One check as it travels to the recorder: ``[rule id, outcome, findings, not evaluated,
+    unfollowed, waiver]``. What the rule says of itself (slug, severity) the recorder takes from
+    the registry, and what the artifact is, from the report's other properties (``checks_evidence``).
+    """
     return [
         rule.id,
-        str(result.outcome),
-        [f.as_dict() for f in result.findings],
+        str(outcome),
+        [f.as_dict() for f in findings],
         printable(verdict.not_evaluated or "") if verdict is not None else "",
         printable(verdict.unfollowed or "") if verdict is not None else "",
         None
@@ -153,16 +152,44 @@ def compact_check(rule: Rule, result: RuleResult | None) -> list[Any]:
     ]
 
 
-def artifact_item_evidence(item: ArtifactItem) -> list[tuple[str, Any]]:
-    """What an artifact item's report carries for the recorder: its header, the artifact, its checks."""
-    artifact = item.artifact
+def checks_evidence(artifact: Artifact, checks: list[list[Any]]) -> list[tuple[str, Any]]:
+    """What a check item's report carries for the recorder: the artifact, and its checks."""
     return [
-        *artifact_item_header(item),
         (Prop.ARTIFACT, artifact.display),
         (Prop.KIND, artifact.kind),
         (Prop.SHA256, artifact.sha256 or ""),
-        (Prop.CHECKS, [compact_check(rule, item.results.get(rule.id)) for rule in item.checked_rules]),
+        (Prop.CHECKS, checks),
     ]
+
+
+def rule_item_evidence(item: RuleItem) -> list[tuple[str, Any]]:
+    """What a rule item's report carries for the recorder: its one check."""
+    findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
+    check = compact_check(
+        item.rule,
+        outcome=str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
+        findings=findings,
+        verdict=item.stash.get(VERDICT_KEY, None),
+        waiver=item.stash.get(WAIVER_KEY, None),
+    )
+    return checks_evidence(item.artifact, [check])
+
+
+def artifact_item_evidence(item: ArtifactItem) -> list[tuple[str, Any]]:
+    """What an artifact item's report carries for the recorder: its header, then its checks."""
+    checks = []
+    for rule in item.checked_rules:
+        result = item.results.get(rule.id)
+        checks.append(
+            compact_check(
+                rule,
+                outcome=result.outcome if result is not None else CheckOutcome.NOT_RUN,
+                findings=result.findings if result is not None else [],
+                verdict=result.verdict if result is not None else None,
+                waiver=result.waiver if result is not None else None,
+            )
+        )
+    return artifact_item_header(item) + checks_evidence(item.artifact, checks)
 
 
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -181,7 +208,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
         expired = [w.index for w in item.waivers.expired]
         properties = [(Prop.WAIVERS, json.dumps({"file": str(item.waivers.path), "expired": expired}))]
     elif isinstance(item, RuleItem):
-        properties = item_properties(item, settings)
+        properties = rule_item_evidence(item)
     elif isinstance(item, ArtifactItem):
         properties = artifact_item_evidence(item)
     else:
@@ -194,8 +221,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: when it is written, record them on the item as well as
     # on this report. Otherwise the teardown report stays light (xdist ships every report).
     if item.config.getoption("xmlpath", None):
-        xml = artifact_item_properties(item, settings) if isinstance(item, ArtifactItem) else properties
-        item.user_properties.extend(xml)
+        item.user_properties.extend(_junit_properties(item, settings, properties))
     report.user_properties.append(packed(properties, ship=hasattr(item.config, "workerinput")))
     if not isinstance(item, RuleItem | ArtifactItem):
         return
@@ -205,9 +231,20 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if not item.config.pluginmanager.hasplugin("html") or not item.config.getoption("htmlpath", None):
         return  # no HTML report is written: extras would only weigh down every report (and xdist)
     if isinstance(item, RuleItem):
-        _html_extras(report, item, dict(properties), settings)
+        _html_extras(report, item, dict(item_properties(item, settings)), settings)
     else:
         _artifact_html_extras(report, item, properties, settings)
+
+
+def _junit_properties(
+    item: pytest.Item, settings: Settings, properties: list[tuple[str, Any]]
+) -> list[tuple[str, Any]]:
+    """The properties JUnit XML shows for ``item``: each check as one group of named properties."""
+    if isinstance(item, RuleItem):
+        return item_properties(item, settings)
+    if isinstance(item, ArtifactItem):
+        return artifact_item_properties(item, settings)
+    return properties
 
 
 def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> None:
@@ -474,15 +511,15 @@ class HtmlEvidence:
         for n, cell in enumerate(cells):
             if cell.startswith(_TEST_ID_CELL) and cell.endswith("</td>"):
                 cells[n] = _TEST_ID_CELL + html.escape(cell[len(_TEST_ID_CELL) : -len("</td>")]) + "</td>"
-        properties = unpacked(report.user_properties)
-        props = dict(properties)
-        rule = f"{props.get(Prop.RULE, '')} {props.get(Prop.SLUG, '')}".strip()
-        severity = str(props.get(Prop.SEVERITY, ""))
+        props = dict(unpacked(report.user_properties))
+        checks: list[list[Any]] = props.get(Prop.CHECKS) or []  # type: ignore[assignment]
+        checked = [REGISTRY[check[0]] for check in checks if check[0] in REGISTRY]
+        # One row for every rule of an artifact item: name them all, and each severity among them.
         if props.get(GRANULARITY_PROPERTY) == "artifact":
-            # One row for every rule of an artifact: name them all, and each severity among them.
             rule = str(props.get(Prop.RULES, ""))
-            severities = {REGISTRY[rule_id].severity.value for rule_id in rule.split() if rule_id in REGISTRY}
-            severity = " ".join(sorted(severities))
+        else:
+            rule = " ".join(f"{r.id} {r.slug}" for r in checked)
+        severity = " ".join(sorted({r.severity.value for r in checked}))
         cells[2:2] = [
             f"<td>{html.escape(rule)}</td>",
             f"<td>{html.escape(severity)}</td>",
