@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,8 +14,7 @@ import pytest
 from ..checking.discovery import UNREAD_NOTE, Pending
 from ..checking.ledger import Kept
 from ..checking.model import Artifact, Finding, printable
-from ..checking.rules import REGISTRY, Rule, Verdict
-from ..checking.waivers import Waiver
+from ..checking.rules import REGISTRY, Rule
 from ..record.build import UNFOLLOWED_HINT
 from ..record.facts import artifact_facts
 from ..record.view import governance_html
@@ -31,37 +30,29 @@ from ._keys import (
     WAIVER_KEY,
 )
 from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
-from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem, RuleResult
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked
 
 
-def item_properties(item: RuleItem, settings: Settings) -> list[tuple[str, str]]:
-    """The JUnit XML properties of a rule item: what was checked, against what, with what result."""
-    findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
-    return check_properties(
-        item.rule,
-        item.artifact,
-        settings,
-        outcome=str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
-        findings=findings,
-        verdict=item.stash.get(VERDICT_KEY, None),
-        waiver=item.stash.get(WAIVER_KEY, None),
-    )
+def item_checks(item: RuleItem | ArtifactItem) -> list[RuleResult]:
+    """How each check of an item ended: a rule item's one check, an artifact item's selected rules
+    (``not-run`` for a rule its failed setup kept from running)."""
+    if isinstance(item, RuleItem):
+        findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
+        outcome = item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)
+        verdict, waiver = item.stash.get(VERDICT_KEY, None), item.stash.get(WAIVER_KEY, None)
+        return [RuleResult(rule=item.rule, outcome=outcome, verdict=verdict, findings=findings, waiver=waiver)]
+    return [
+        item.results.get(rule.id) or RuleResult(rule=rule, outcome=CheckOutcome.NOT_RUN) for rule in item.checked_rules
+    ]
 
 
-def check_properties(
-    rule: Rule,
-    artifact: Artifact,
-    settings: Settings,
-    *,
-    outcome: str,
-    findings: Sequence[Finding],
-    verdict: Verdict | None,
-    waiver: Waiver | None,
-) -> list[tuple[str, str]]:
-    """The properties of one check (a rule on an artifact), starting with ``torghut_rule``."""
+def check_properties(result: RuleResult, artifact: Artifact, settings: Settings) -> list[tuple[str, str]]:
+    """The named properties of one check (a rule on an artifact), starting with ``torghut_rule``:
+    what JUnit XML and pytest-html show of it."""
+    rule, verdict, waiver, findings = result.rule, result.verdict, result.waiver, result.findings
     unfollowed = verdict.unfollowed if verdict is not None else None
     waived = (
         [
@@ -81,7 +72,7 @@ def check_properties(
         (Prop.ARTIFACT, artifact.display),
         (Prop.KIND, artifact.kind),
         (Prop.SHA256, artifact.sha256 or ""),
-        (Prop.OUTCOME, str(outcome)),
+        (Prop.OUTCOME, str(result.outcome)),
         (Prop.DOC, settings.doc_link(rule.id, rule.anchor)),
         (Prop.FINDINGS, json.dumps([f.as_dict() for f in findings], sort_keys=True)),
         (Prop.NOT_EVALUATED, printable(verdict.not_evaluated or "" if verdict is not None else "")),
@@ -104,41 +95,24 @@ def artifact_item_header(item: ArtifactItem) -> list[tuple[str, str]]:
     ]
 
 
-def artifact_item_properties(item: ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
-    """The JUnit XML properties of an artifact item: its header, then one group per rule's check.
-
-    Each group is what a rule item would carry, so JUnit XML lists every check as one test per
-    rule would (each group starts at ``torghut_rule``).
-    """
-    artifact = item.artifact
-    groups: list[tuple[str, str]] = []
-    for rule in item.checked_rules:
-        result = item.results.get(rule.id)
-        groups.extend(
-            check_properties(
-                rule,
-                artifact,
-                settings,
-                outcome=result.outcome if result is not None else CheckOutcome.NOT_RUN,
-                findings=result.findings if result is not None else [],
-                verdict=result.verdict if result is not None else None,
-                waiver=result.waiver if result is not None else None,
-            )
-        )
-    return artifact_item_header(item) + groups
+def named_properties(item: RuleItem | ArtifactItem, settings: Settings) -> list[tuple[str, str]]:
+    """The properties JUnit XML and pytest-html show of an item: an artifact item's header, then
+    one group of named properties per check, each starting at ``torghut_rule`` (so that JUnit XML
+    lists every check as one test per rule would)."""
+    header = artifact_item_header(item) if isinstance(item, ArtifactItem) else []
+    return header + [pair for result in item_checks(item) for pair in check_properties(result, item.artifact, settings)]
 
 
-def compact_check(
-    rule: Rule, *, outcome: str, findings: Sequence[Finding], verdict: Verdict | None, waiver: Waiver | None
-) -> list[Any]:
+def compact_check(result: RuleResult) -> list[Any]:
     """One check as it travels to the recorder: ``[rule id, outcome, findings, not evaluated,
     unfollowed, waiver]``. What the rule says of itself (slug, severity) the recorder takes from
-    the registry, and what the artifact is, from the report's other properties (``checks_evidence``).
+    the registry, and what the artifact is, from the report's other properties (``item_evidence``).
     """
+    verdict, waiver = result.verdict, result.waiver
     return [
-        rule.id,
-        str(outcome),
-        [f.as_dict() for f in findings],
+        result.rule.id,
+        str(result.outcome),
+        [f.as_dict() for f in result.findings],
         printable(verdict.not_evaluated or "") if verdict is not None else "",
         printable(verdict.unfollowed or "") if verdict is not None else "",
         None
@@ -152,44 +126,18 @@ def compact_check(
     ]
 
 
-def checks_evidence(artifact: Artifact, checks: list[list[Any]]) -> list[tuple[str, Any]]:
-    """What a check item's report carries for the recorder: the artifact, and its checks."""
+def item_evidence(item: RuleItem | ArtifactItem) -> list[tuple[str, Any]]:
+    """What an item's report carries for the recorder: an artifact item's header, the artifact,
+    and each check in its compact form."""
+    artifact = item.artifact
+    header = artifact_item_header(item) if isinstance(item, ArtifactItem) else []
     return [
+        *header,
         (Prop.ARTIFACT, artifact.display),
         (Prop.KIND, artifact.kind),
         (Prop.SHA256, artifact.sha256 or ""),
-        (Prop.CHECKS, checks),
+        (Prop.CHECKS, [compact_check(result) for result in item_checks(item)]),
     ]
-
-
-def rule_item_evidence(item: RuleItem) -> list[tuple[str, Any]]:
-    """What a rule item's report carries for the recorder: its one check."""
-    findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
-    check = compact_check(
-        item.rule,
-        outcome=str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
-        findings=findings,
-        verdict=item.stash.get(VERDICT_KEY, None),
-        waiver=item.stash.get(WAIVER_KEY, None),
-    )
-    return checks_evidence(item.artifact, [check])
-
-
-def artifact_item_evidence(item: ArtifactItem) -> list[tuple[str, Any]]:
-    """What an artifact item's report carries for the recorder: its header, then its checks."""
-    checks = []
-    for rule in item.checked_rules:
-        result = item.results.get(rule.id)
-        checks.append(
-            compact_check(
-                rule,
-                outcome=result.outcome if result is not None else CheckOutcome.NOT_RUN,
-                findings=result.findings if result is not None else [],
-                verdict=result.verdict if result is not None else None,
-                waiver=result.waiver if result is not None else None,
-            )
-        )
-    return artifact_item_header(item) + checks_evidence(item.artifact, checks)
 
 
 def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -207,10 +155,8 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     elif isinstance(item, WaiversItem):
         expired = [w.index for w in item.waivers.expired]
         properties = [(Prop.WAIVERS, json.dumps({"file": str(item.waivers.path), "expired": expired}))]
-    elif isinstance(item, RuleItem):
-        properties = rule_item_evidence(item)
-    elif isinstance(item, ArtifactItem):
-        properties = artifact_item_evidence(item)
+    elif isinstance(item, RuleItem | ArtifactItem):
+        properties = item_evidence(item)
     else:
         return
     if report.skipped and isinstance(item, RuleItem | ArtifactItem) and isinstance(report.longrepr, tuple):
@@ -221,7 +167,8 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     # properties of the teardown report: when it is written, record them on the item as well as
     # on this report. Otherwise the teardown report stays light (xdist ships every report).
     if item.config.getoption("xmlpath", None):
-        item.user_properties.extend(_junit_properties(item, settings, properties))
+        named = named_properties(item, settings) if isinstance(item, RuleItem | ArtifactItem) else properties
+        item.user_properties.extend(named)
     report.user_properties.append(packed(properties, ship=hasattr(item.config, "workerinput")))
     if not isinstance(item, RuleItem | ArtifactItem):
         return
@@ -231,20 +178,9 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if not item.config.pluginmanager.hasplugin("html") or not item.config.getoption("htmlpath", None):
         return  # no HTML report is written: extras would only weigh down every report (and xdist)
     if isinstance(item, RuleItem):
-        _html_extras(report, item, dict(item_properties(item, settings)), settings)
+        _html_extras(report, item, dict(named_properties(item, settings)), settings)
     else:
         _artifact_html_extras(report, item, properties, settings)
-
-
-def _junit_properties(
-    item: pytest.Item, settings: Settings, properties: list[tuple[str, Any]]
-) -> list[tuple[str, Any]]:
-    """The properties JUnit XML shows for ``item``: each check as one group of named properties."""
-    if isinstance(item, RuleItem):
-        return item_properties(item, settings)
-    if isinstance(item, ArtifactItem):
-        return artifact_item_properties(item, settings)
-    return properties
 
 
 def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> None:

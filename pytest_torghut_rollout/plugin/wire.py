@@ -68,7 +68,7 @@ class Prop:
     GRANULARITY: Final = "torghut_granularity"
     CHECKS: Final = "torghut_checks"
     """Packed only: an artifact item's checks, one ``[rule id, outcome, findings, not evaluated,
-    unfollowed, waiver]`` each (``compact_check``); JUnit XML gets them as one group per rule."""
+    unfollowed, waiver]`` each (``reporting.compact_check``); JUnit XML gets them as one group per rule."""
     READ_AS: Final = "torghut_read_as"
     # A check under a live waiver.
     WAIVER: Final = "torghut_waiver"
