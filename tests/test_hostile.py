@@ -509,3 +509,43 @@ def test_a_tagged_value_its_tag_cannot_take_fails_the_note_instead_of_the_run(
     result.stdout.fnmatch_lines(
         ["TN001 note-recognised: cannot check: *a tagged value cannot be read as its tag says*"]
     )
+
+
+def _tn008(pytester: pytest.Pytester) -> dict[str, Any]:
+    """The evidence record's TN008 check of notes/iteration-2.md."""
+    record = json.loads((pytester.path / "evidence.json").read_text(encoding="utf-8"))
+    (note,) = [a for a in record["artifacts"] if a["path"] == "notes/iteration-2.md"]
+    (check,) = [c for c in note["checks"] if c["rule"] == "TN008"]
+    return dict(check)
+
+
+@pytest.mark.parametrize("granularity", ["rule", "artifact"])
+def test_a_note_naming_a_fifo_as_its_manifest_does_not_block_the_run(
+    pytester: pytest.Pytester, write_tree: TreeWriter, granularity: str
+) -> None:
+    # A name that leads to no regular file is not followed: nothing there to compare with.
+    root = write_tree()
+    os.mkfifo(root / "run1" / "rollout" / "pipe.json")
+    note = json.loads((root / "notes" / "iteration-2.md").read_text(encoding="utf-8"))
+    note["phase_manifest_path"] = "run1/rollout/pipe.json"
+    (root / "notes" / "iteration-2.md").write_text(json.dumps(note), encoding="utf-8")
+    args = (f"--torghut-granularity={granularity}", "--torghut-evidence=evidence.json")
+    result, elapsed = run_beside_good(pytester, root, *args)
+    assert elapsed < FAST
+    assert result.ret == pytest.ExitCode.OK
+    check = _tn008(pytester)
+    assert check["outcome"] == "not-evaluated"
+    assert "run1/rollout/pipe.json is not there" in check["not_evaluated"]
+
+
+@pytest.mark.parametrize("granularity", ["rule", "artifact"])
+def test_a_manifest_with_a_byte_order_mark_is_read_alike_where_a_note_names_it(
+    pytester: pytest.Pytester, artifacts: Path, granularity: str
+) -> None:
+    # Discovery drops a byte order mark; a note's cross reference reads the file the same way.
+    path = artifacts / "run1" / "rollout" / "phase-manifest.json"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    args = (f"--torghut-granularity={granularity}", "--torghut-evidence=evidence.json")
+    result, _ = run_beside_good(pytester, artifacts, *args)
+    assert result.ret == pytest.ExitCode.OK
+    assert _tn008(pytester)["outcome"] == "passed"

@@ -7,12 +7,9 @@ Both layouts of interpretation §1 are found from one path: every
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import re
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,8 +27,11 @@ from ..contract.layout import (
     is_manifest_file,
     note_number,
 )
-from .model import Artifact, ArtifactKind, NoteFile, printable
+from .model import Artifact, ArtifactKind, NoteFile
 from .parsing import ParseError, load_front_matter, loads_json
+from .reading import UndecodableError as _UndecodableError
+from .reading import display_name
+from .reading import read_text as _read_text
 from .schema import manifest_issues, note_issues
 
 LANE_HEADING = re.compile(r"#\s+(?:Autonomous|Alpha) lane iteration\s+([0-9]+)\s*")
@@ -183,15 +183,6 @@ def _labels(paths: Sequence[Path]) -> list[str]:
             label = f"{base}~{n}"
         labels.append(label)
     return labels
-
-
-def display_name(text: str) -> str:
-    """A path as test ids show it: backslashes doubled, control and invisible characters as ``\\uXXXX``.
-
-    Names are data: an ESC or a newline in a directory name must neither reach a terminal
-    nor break JUnit XML, and two different names must never get one id.
-    """
-    return printable(text.replace("\\", "\\\\"))
 
 
 def _display(base: Path, path: Path, label: str) -> str:
@@ -414,64 +405,6 @@ def _note_file(note: Artifact) -> NoteFile:
 def note_files_of(notes: Sequence[Artifact]) -> tuple[NoteFile, ...]:
     """What a series records of each of its notes, as read."""
     return tuple(_note_file(note) for note in notes)
-
-
-_FILE_TYPES = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-)
-
-
-def _not_regular(path: Path, mode: int) -> OSError:
-    what = next((name for test, name in _FILE_TYPES if test(mode)), "not a regular file")
-    return OSError(errno.EINVAL, f"{display_name(path.name)} is {what}, not a regular file")
-
-
-def _read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str]:
-    """The file's text and the SHA-256 of its bytes (the evidence names what was checked).
-
-    Only a regular file of at most ``max_bytes`` is read, and never more than that: the
-    size is checked before reading and again while reading (the file may grow).
-    """
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OSError(exc.errno, f"{display_name(path.name)} is a symlink loop") from exc
-        if exc.errno == errno.ENOENT and path.is_symlink():
-            raise OSError(exc.errno, f"{display_name(path.name)} is a symlink to nothing") from exc
-        raise
-    if not stat.S_ISREG(info.st_mode):
-        # A FIFO or device would block or never end; only regular files are read.
-        raise _not_regular(path, info.st_mode)
-    if info.st_size > max_bytes:
-        raise _too_large(info.st_size, max_bytes)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
-            raise _not_regular(path, os.fstat(fd).st_mode)
-        raw = handle.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise _too_large(len(raw), max_bytes, grew=True)
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
-        return raw.decode("utf-8").removeprefix("\ufeff"), digest
-    except UnicodeDecodeError as exc:
-        raise _UndecodableError(exc, digest) from exc
-
-
-def _too_large(size: int, limit: int, *, grew: bool = False) -> OSError:
-    more = "more than " if grew else ""
-    return OSError(errno.EFBIG, f"the file is {more}{size} bytes, larger than --torghut-max-bytes={limit}; not read")
-
-
-class _UndecodableError(Exception):
-    def __init__(self, error: UnicodeDecodeError, digest: str) -> None:
-        super().__init__(f"not UTF-8 text (byte {error.start})")
-        self.digest = digest
 
 
 def _escapes(path: Path, real_top: Path) -> str | None:

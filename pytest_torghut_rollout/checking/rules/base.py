@@ -15,6 +15,7 @@ from ..ledger import Ledger
 from ..model import DEFAULT_UNHEALTHY_DRIFT_STATES, OPT_INS, Artifact, ArtifactKind, Finding, Severity
 from ..parsing import loads_json
 from ..paths import Resolution, Resolver
+from ..reading import UndecodableError, read_text
 from ..vcs import GIT_TIMEOUT, GitIndex, TrackedFiles
 
 #: Findings kept per rule and artifact; the rest are counted in one last finding, up to
@@ -156,10 +157,10 @@ class CheckContext:
             if self.json_cache_limit is not None and len(self._json_cache) >= self.json_cache_limit:
                 del self._json_cache[next(iter(self._json_cache))]  # the oldest: notes name recent manifests
             try:
-                if key.stat().st_size > self.max_bytes:
-                    raise OSError(f"larger than {self.max_bytes} bytes")
-                self._json_cache[key] = loads_json(key.read_text(encoding="utf-8"))
-            except (OSError, ValueError, RecursionError):
+                # As discovery reads an artifact: a regular file within the size, strict UTF-8.
+                text, _ = read_text(key, self.max_bytes)
+                self._json_cache[key] = loads_json(text)
+            except (OSError, UndecodableError, ValueError, RecursionError):
                 self._json_cache[key] = None
         return resolution, self._json_cache[key]
 
