@@ -691,6 +691,44 @@ def test_an_artifact_item_keeps_no_parsed_document_once_it_ran(pytester: pytest.
     assert all(item.artifact.sha256 for item in items if item.artifact.kind != "notes-series")
 
 
+def test_one_test_per_rule_lets_an_artifacts_document_go_once_its_rules_ran(
+    pytester: pytest.Pytester, artifacts: Path
+) -> None:
+    from pytest_torghut_rollout.plugin.items import ArtifactFile, RuleItem
+
+    recorder = pytester.inline_run(artifacts_arg(artifacts), "--torghut-evidence=evidence.json")
+    (call,) = recorder.getcalls("pytest_collection_finish")
+    files = {item.parent for item in call.session.items if isinstance(item, RuleItem)}
+    assert {f.artifact.kind for f in files} == {"manifest", "notes-series", "scheduler-note"}
+    for file in files:
+        assert isinstance(file, ArtifactFile)
+        assert file.unfinished == 0
+        assert file.artifact.data is None  # memory does not grow with the documents checked
+        assert file.artifact.sha256 or file.artifact.kind == "notes-series"
+    # The evidence was made while the documents were there: the run's phases and series summary.
+    record = evidence(pytester, "evidence.json")
+    (run,) = record["governance"]["runs"]
+    assert len(run["phases"]) == len(PHASE_ORDER)
+    (series,) = record["governance"]["notes_series"]
+    assert series["iterations"] == 2
+    assert series["last_iteration"]["outcome"] != "unreadable"
+    # Run again (as a rerun plugin would), a check reads its artifact again.
+    manifest = next(f for f in files if f.artifact.kind == "manifest")
+    assert manifest.checked_artifact().data["schema_version"]
+    assert manifest.artifact.data is not None
+
+
+def test_a_deselected_rule_does_not_hold_its_artifacts_document(pytester: pytest.Pytester, artifacts: Path) -> None:
+    from pytest_torghut_rollout.plugin.items import RuleItem
+
+    recorder = pytester.inline_run(artifacts_arg(artifacts), "-k", "not TM012")
+    (call,) = recorder.getcalls("pytest_collection_finish")
+    files = {item.parent for item in call.session.items if isinstance(item, RuleItem)}
+    manifest = next(f for f in files if f.artifact.kind == "manifest")
+    # Only the items that ran count: TM012 never ran, and the others let the document go.
+    assert manifest.artifact.data is None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("dist", ["loadfile", "load"])
 def test_each_xdist_worker_reads_only_the_artifacts_of_the_items_it_runs(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ..checking.model import Artifact, Finding, NoteFile
+from ..checking.model import Finding, NoteFile
 from ..checking.rules import CheckContext, Verdict
 from ..checking.waivers import Waiver
 from .settings import Settings
@@ -25,8 +25,8 @@ FACTS_WANTED_KEY = pytest.StashKey[bool]()
 if not, items do not make them."""
 SHIPPED_KEY = pytest.StashKey[set[str]]()
 """Artifacts whose facts this process has already sent with a report (each is sent once)."""
-SERIES_NOTES_KEY = pytest.StashKey[dict[Path, tuple[Artifact, ...]]]()
-"""Each notes series directory's notes, as discovery read them (for the series' summary)."""
+SERIES_SUMMARIES_KEY = pytest.StashKey[dict[Path, dict[str, Any]]]()
+"""Each notes series' summary (``facts.series_summary``), made at collection at rule granularity."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from _pytest._code.code import TerminalRepr
 from _pytest.outcomes import XFailed
 
+from ..checking.discovery import load_manifest, load_note
 from ..checking.model import Artifact, Finding, Severity, printable
 from ..checking.rules import CheckContext, Rule
 from ..checking.waivers import Waiver, WaiverBook
@@ -136,12 +137,41 @@ class Discovery:
 
 
 class ArtifactFile(pytest.File):
-    """A governance artifact; yields one RuleItem per rule that applies to its kind."""
+    """A governance artifact; yields one RuleItem per rule that applies to its kind.
+
+    The artifact was read at collection; its parsed document is let go once every rule item of
+    it that this process runs has run (``finished``), so that memory does not grow with the
+    documents a run has checked. An item run again after that (a rerun plugin) reads it again.
+    """
 
     def __init__(self, *, artifact: Artifact, rules: Sequence[Rule], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.artifact = artifact
+        """The artifact as read; without its parsed document once its items ran."""
         self.rules = tuple(rules)
+        self.unfinished = 0
+        """Rule items of this artifact still to run in this process (counted after collection)."""
+        self.released = False
+
+    def finished(self) -> None:
+        """One of its rule items ran: after the last, keep what reports name, not the document."""
+        self.unfinished -= 1
+        if self.unfinished <= 0 and self.artifact.data is not None:
+            self.artifact = replace(self.artifact, data=None, schema_issues=())
+            self.released = True
+
+    def checked_artifact(self) -> Artifact:
+        """The artifact with its parsed document, read again if it was let go."""
+        if self.released:
+            artifact = self.artifact
+            loaded = (load_manifest if artifact.kind == "manifest" else load_note)(
+                artifact.path,
+                root=artifact.root,
+                display=artifact.display,
+                max_bytes=self.config.stash[SETTINGS_KEY].max_bytes,
+            )
+            self.artifact, self.released = loaded, False
+        return self.artifact
 
     def collect(self) -> Iterator[ConformanceItem]:
         """One item per applicable rule, in rule id order."""
@@ -164,11 +194,13 @@ class RuleItem(ConformanceItem):
         return self.parent.artifact
 
     def release(self) -> None:
-        """Forget the verdict and findings once the reports carry them (pytest keeps every item)."""
+        """Forget the verdict and findings once the reports carry them (pytest keeps every item),
+        and tell the artifact that one more of its checks is done."""
         if VERDICT_KEY in self.stash:
             del self.stash[VERDICT_KEY]
         if FINDINGS_KEY in self.stash:
             del self.stash[FINDINGS_KEY]
+        self.parent.finished()
 
     def runtest(self) -> None:
         """Run the rule; raise RuleViolation on findings that count, warn on advisory ones.
@@ -178,7 +210,7 @@ class RuleItem(ConformanceItem):
         """
         settings: Settings = self.config.stash[SETTINGS_KEY]
         context: CheckContext = self.config.stash[CONTEXT_KEY]
-        artifact = self.artifact
+        artifact = self.parent.checked_artifact()
         verdict = self.rule.evaluate(artifact, context)
         self.stash[VERDICT_KEY] = verdict
         findings = list(verdict.findings)

@@ -23,7 +23,7 @@ from ._keys import (
     FACTS_WANTED_KEY,
     FINDINGS_KEY,
     OUTCOME_KEY,
-    SERIES_NOTES_KEY,
+    SERIES_SUMMARIES_KEY,
     SETTINGS_KEY,
     SHIPPED_KEY,
     VERDICT_KEY,
@@ -202,9 +202,8 @@ def _ship_facts(item: RuleItem | ArtifactItem, report: pytest.TestReport) -> Non
         facts = item.facts
     else:
         context = item.config.stash[CONTEXT_KEY]
-        series = item.config.stash.get(SERIES_NOTES_KEY, {})
-        notes = series.get(artifact.path, ()) if artifact.kind == "notes-series" else ()
-        facts = artifact_facts(artifact, context, notes)
+        summary = item.config.stash.get(SERIES_SUMMARIES_KEY, {}).get(artifact.path)
+        facts = artifact_facts(item.parent.checked_artifact(), context, summary=summary)
     shipped.add(artifact.display)
     report.user_properties.append((FACTS_PROPERTY, json.dumps(facts, sort_keys=True)))
 

@@ -23,7 +23,7 @@ from ..checking.paths import Resolver
 from ..checking.rules import REGISTRY, CheckContext
 from ..checking.schema import FormatCheckerError, date_time_checker
 from ..record.facts import series_summary
-from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_NOTES_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
+from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_READ_KEY, SERIES_SUMMARIES_KEY, SETTINGS_KEY, SeriesRead
 from .allure_report import AllureEvidence
 from .evidence import EvidenceRecorder
 from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
@@ -57,8 +57,9 @@ def activate(config: pytest.Config, settings: Settings) -> None:
         max_bytes=settings.max_bytes,
         allow_tracked_notes=settings.allow_tracked_notes,
         ledger=ledger,
-        # Read lazily, referenced files (a note's manifest) are kept parsed only for a while.
-        json_cache_limit=JSON_CACHE_LIMIT if settings.granularity == "artifact" else None,
+        # Referenced files (a note's manifest) are kept parsed only for a while: no document is
+        # kept for the whole run (items let go of theirs once their checks ran).
+        json_cache_limit=JSON_CACHE_LIMIT,
     )
     if settings.artifacts_only:
         # No test paths to collect, so that only the artifacts' items (added later) run.
@@ -142,7 +143,11 @@ class Conformance:
         # Read lazily, a series' notes are read once per process, when a check or its facts need them.
         summaries = config.stash.setdefault(SERIES_READ_KEY, {})
         if self.settings.granularity != "artifact":
-            config.stash[SERIES_NOTES_KEY] = series_notes([a for a in artifacts if isinstance(a, Artifact)])
+            # Summarised now, while every note is read: a note's item lets go of its document.
+            read = [a for a in artifacts if isinstance(a, Artifact)]
+            config.stash[SERIES_SUMMARIES_KEY] = {
+                path: series_summary(notes) for path, notes in series_notes(read).items()
+            }
         for artifact in artifacts:
             if isinstance(artifact, Artifact):
                 context.remember(artifact)
@@ -162,7 +167,9 @@ class Conformance:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """In a run of the artifacts alone, keep what collection built out of the garbage
+        """Count each artifact's rule items that are to run (see ``ArtifactFile.finished``).
+
+        In a run of the artifacts alone, keep what collection built out of the garbage
         collector's sweeps until the run ends (``gc.freeze``).
 
         Every item and collector lives to the end of the run anyway; a tree of ten thousand
@@ -170,6 +177,9 @@ class Conformance:
         checks run would walk them all again (a sixth of such a run's time). Only when nothing
         but this plugin's items runs, and undone at the end (``pytest_unconfigure``).
         """
+        for item in session.items:
+            if isinstance(item, RuleItem):
+                item.parent.unfinished += 1  # its document is let go once they all ran
         if self.settings.artifacts_only and not self.frozen:
             gc.collect()
             gc.freeze()

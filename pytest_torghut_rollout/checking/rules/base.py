@@ -93,11 +93,12 @@ class CheckContext:
     def remember(self, artifact: Artifact) -> None:
         """Learn what cross-reference checks need from every artifact, before any check runs.
 
-        A manifest discovery already parsed is not read again; for each note naming a
-        manifest, the series and its number (only the latest note naming a manifest is
-        compared with it).
+        A manifest discovery already parsed is not read again, unless the cache is bounded
+        (``json_cache_limit``: then the document is not kept for the run, and read again when a
+        note names it); for each note naming a manifest, the series and its number (only the
+        latest note naming a manifest is compared with it).
         """
-        if artifact.kind == "manifest" and artifact.error is None:
+        if artifact.kind == "manifest" and artifact.error is None and self.json_cache_limit is None:
             self._json_cache[Path(os.path.realpath(artifact.path))] = artifact.data
         elif artifact.kind == "lane-note" and artifact.number is not None:
             series = artifact.path.parent
