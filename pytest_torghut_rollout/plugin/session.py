@@ -84,7 +84,7 @@ def activate(config: pytest.Config, settings: Settings) -> None:
 
 #: Report properties the recorder takes in full, dropped from reports once logged (see logreport).
 _RECORDED = (Prop.PACKED, Prop.ARTIFACT_FACTS)
-#: Files named inside artifacts kept parsed at once when artifacts are read lazily.
+#: Files named inside artifacts (a note's manifest) kept parsed at once, at either granularity.
 JSON_CACHE_LIMIT = 256
 
 
