@@ -346,29 +346,24 @@ def _note_order(name: str) -> tuple[int, str]:
 def _load_series(
     directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int
 ) -> Iterator[Artifact]:
-    notes: list[Artifact] = []
-    for name in members:
-        path, shown = directory / name, f"{display}/{display_name(name)}"
-        escape = _escapes(path, real_top)
-        if escape:
-            notes.append(_broken("unrecognised-note", path, directory.parent, shown, escape, note_number(name)))
-        else:
-            notes.append(load_note(path, root=directory.parent, display=shown, max_bytes=max_bytes))
+    series = _series(directory, members, display, real_top, max_bytes)
+    notes = [note.load() if isinstance(note, Pending) else note for note in series.notes]
     # The series first, knowing what each of its notes was when read (the ledger records that).
-    yield Artifact(
-        kind="notes-series",
-        path=directory,
-        root=directory.parent,
-        display=display,
-        members=tuple(members),
-        notes=note_files_of(notes),
-    )
+    yield series.load(note_files=note_files_of(notes))
     yield from notes
 
 
 def _pending_series(
     directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int
 ) -> Iterator[Artifact | Pending]:
+    series = _series(directory, members, display, real_top, max_bytes)
+    yield series
+    yield from series.notes
+
+
+def _series(directory: Path, members: list[str], display: str, real_top: Path, max_bytes: int) -> Pending:
+    """A notes series found by its path: each member a note to read, or one refused unread (it
+    leads out of the tree)."""
     notes: list[Pending | Artifact] = []
     for name in members:
         path, shown = directory / name, f"{display}/{display_name(name)}"
@@ -386,7 +381,7 @@ def _pending_series(
                     number=note_number(name),
                 )
             )
-    yield Pending(
+    return Pending(
         kind="notes-series",
         path=directory,
         root=directory.parent,
@@ -395,7 +390,6 @@ def _pending_series(
         members=tuple(members),
         notes=tuple(notes),
     )
-    yield from notes
 
 
 def _note_file(note: Artifact) -> NoteFile:
