@@ -17,6 +17,7 @@ from ..checking.model import Artifact, printable
 from ..checking.rules.base import CheckContext
 from ..checking.rules.manifest_data import (
     as_dict,
+    drift_refs,
     evidence_path,
     gates_of,
     nonempty,
@@ -24,7 +25,7 @@ from ..checking.rules.manifest_data import (
     phases_of,
     rollback_trigger,
 )
-from ..contract.models import CANARY_GATE, CANARY_PHASE, DRIFT_EVIDENCE_FILES, PROOF_PHASE, RUNTIME_PHASE
+from ..contract.models import CANARY_GATE, CANARY_PHASE
 
 #: The manifest's scalar facts every manifest artifact entry carries (null where unreadable).
 MANIFEST_FIELDS = (("run_id", "run_id"), ("candidate_id", "candidate_id"), ("target", "requested_promotion_target"))
@@ -65,20 +66,12 @@ def _evidence(role: str, where: str, ref: str, artifact: Artifact, context: Chec
 
 
 def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """Drift evidence files named in the governance record and the governance phases (as TM022 reads)."""
-    lists: list[tuple[str, Any]] = [
-        ("/runtime_governance/artifact_refs", as_dict(data.get("runtime_governance")).get("artifact_refs"))
-    ]
-    for name in (RUNTIME_PHASE, PROOF_PHASE):
-        found = phase_named(data, name)
-        if found:
-            lists.append((f"/phases/{found[0]}/artifact_refs", found[1].get("artifact_refs")))
+    """The drift evidence files TM022 checks, each once (where it is first named)."""
     seen: set[str] = set()
-    for where, refs in lists:
-        for j, ref in enumerate(refs if isinstance(refs, list) else []):
-            if isinstance(ref, str) and ref not in seen and any(ref.endswith(n) for n in DRIFT_EVIDENCE_FILES):
-                seen.add(ref)
-                yield f"{where}/{j}", ref
+    for where, ref in drift_refs(data):
+        if ref not in seen:
+            seen.add(ref)
+            yield where, ref
 
 
 def _patch_ref(data: dict[str, Any]) -> tuple[str, str] | None:

@@ -25,10 +25,10 @@ from .manifest_data import (
     ROLLBACK,
     STATUSES,
     as_dict,
+    drift_refs,
     evidence_path,
     gates_of,
     nonempty,
-    phase_named,
     phases_of,
     required_phase,
     rollback_trigger,
@@ -204,20 +204,6 @@ def check_rollback_proof_outcome(artifact: Artifact, context: CheckContext) -> I
         )
 
 
-def _drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    lists: list[tuple[str, Any]] = [
-        ("/runtime_governance/artifact_refs", as_dict(data.get("runtime_governance")).get("artifact_refs"))
-    ]
-    for name in (RUNTIME_PHASE, PROOF_PHASE):
-        found = phase_named(data, name)
-        if found:
-            lists.append((pointer("phases", found[0], "artifact_refs"), found[1].get("artifact_refs")))
-    for where, refs in lists:
-        for j, ref in enumerate(refs if isinstance(refs, list) else []):
-            if isinstance(ref, str) and any(ref.endswith(name) for name in DRIFT_EVIDENCE_FILES):
-                yield f"{where}/{j}", ref
-
-
 @rule(
     id="TM022",
     slug="rollback-drift-evidence",
@@ -234,7 +220,7 @@ def check_rollback_drift_evidence(artifact: Artifact, context: CheckContext) -> 
     """Every referenced drift file resolves and exists when a rollback was triggered."""
     if rollback_trigger(artifact.data) is None:
         return
-    for where, ref in _drift_refs(artifact.data):
+    for where, ref in drift_refs(artifact.data):
         resolution = context.resolve(ref, artifact.root)
         if not resolution.exists:
             yield Finding(

@@ -6,9 +6,10 @@ the structural rules report those; the semantic rules look only at what they can
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from ...contract.models import EVIDENCE_PATH_KEYS, PROOF_PHASE, RUNTIME_PHASE, SKIP_STATUSES
+from ...contract.models import DRIFT_EVIDENCE_FILES, EVIDENCE_PATH_KEYS, PROOF_PHASE, RUNTIME_PHASE, SKIP_STATUSES
 from ..model import pointer
 from .base import NotEvaluated
 
@@ -106,6 +107,22 @@ def evidence_path(data: dict[str, Any]) -> tuple[str, str] | None:
             if nonempty(obj.get(key)):
                 return f"{where}/{key}", str(obj[key])
     return None
+
+
+def drift_refs(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(pointer, ref) of every drift evidence file named in the governance record and the
+    runtime-governance and rollback-proof phases, in that order (what TM022 checks)."""
+    lists: list[tuple[str, Any]] = [
+        ("/runtime_governance/artifact_refs", as_dict(data.get("runtime_governance")).get("artifact_refs"))
+    ]
+    for name in (RUNTIME_PHASE, PROOF_PHASE):
+        found = phase_named(data, name)
+        if found:
+            lists.append((pointer("phases", found[0], "artifact_refs"), found[1].get("artifact_refs")))
+    for where, refs in lists:
+        for j, ref in enumerate(refs if isinstance(refs, list) else []):
+            if isinstance(ref, str) and any(ref.endswith(name) for name in DRIFT_EVIDENCE_FILES):
+                yield f"{where}/{j}", ref
 
 
 def gates_of(phase: dict[str, Any]) -> list[dict[str, Any]]:
