@@ -639,6 +639,17 @@ def pytest_configure(config):
 """
 
 
+@pytest.fixture
+def spy(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Log, in the runs of this test, each file read and each test run, by process (``logged``).
+
+    The runs are subprocesses: under xdist they would inherit this suite's own worker name and
+    log under it, so it is cleared (the runs' own workers set theirs).
+    """
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    pytester.makeconftest(SPY_CONFTEST)
+
+
 def logged(pytester: pytest.Pytester, kind: str) -> dict[str, list[str]]:
     """What the spy logged, by process: ``reads`` (files) or ``ran`` (node ids)."""
     return {
@@ -647,11 +658,8 @@ def logged(pytester: pytest.Pytester, kind: str) -> dict[str, list[str]]:
     }
 
 
-def test_collection_at_artifact_granularity_reads_no_artifact(
-    pytester: pytest.Pytester, artifacts: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this suite's own worker is not the run's
-    pytester.makeconftest(SPY_CONFTEST)
+@pytest.mark.usefixtures("spy")
+def test_collection_at_artifact_granularity_reads_no_artifact(pytester: pytest.Pytester, artifacts: Path) -> None:
     result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), ARTIFACT, "--co")
     assert result.ret == pytest.ExitCode.OK
     assert logged(pytester, "reads") == {}
@@ -660,12 +668,11 @@ def test_collection_at_artifact_granularity_reads_no_artifact(
     assert len(logged(pytester, "reads")["main"]) == 3
 
 
+@pytest.mark.usefixtures("spy")
 def test_a_process_reads_each_note_once_for_its_series_and_once_for_its_own_check(
-    pytester: pytest.Pytester, artifacts: Path, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester, artifacts: Path
 ) -> None:
     # The series' cross references, its summary and its own checks share one read of its notes.
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-    pytester.makeconftest(SPY_CONFTEST)
     result = pytester.runpytest_subprocess("-p", "no:hypothesispytest", artifacts_arg(artifacts), ARTIFACT)
     assert result.ret == pytest.ExitCode.OK
     reads = Counter(logged(pytester, "reads")["main"])
@@ -731,18 +738,13 @@ def test_a_deselected_rule_does_not_hold_its_artifacts_document(pytester: pytest
 
 @pytest.mark.slow
 @pytest.mark.parametrize("dist", ["loadfile", "load"])
+@pytest.mark.usefixtures("spy")
 def test_each_xdist_worker_reads_only_the_artifacts_of_the_items_it_runs(
-    pytester: pytest.Pytester,
-    write_tree: TreeWriter,
-    manifest: dict[str, Any],
-    dist: str,
-    monkeypatch: pytest.MonkeyPatch,
+    pytester: pytest.Pytester, write_tree: TreeWriter, manifest: dict[str, Any], dist: str
 ) -> None:
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)  # this suite's own worker is not the run's
     break_adjacency(manifest)
     runs = tuple(f"run{n}" for n in range(1, 7))
     root = write_tree(manifest=manifest, runs=runs, notes=0)
-    pytester.makeconftest(SPY_CONFTEST)
     args = ["-p", "no:hypothesispytest", artifacts_arg(root), ARTIFACT]
     pytester.runpytest_subprocess(*args, "--torghut-evidence=serial.json")
     (serial_reads,) = logged(pytester, "reads").values()
