@@ -15,8 +15,8 @@ from ..checking.model import Artifact
 from ..checking.rules import REGISTRY, Rule
 from ..contract.layout import MANIFEST_DIR, MANIFEST_NAME
 from ..contract.models import CONTRACT, CONTRACT_TITLE, PHASE_ORDER
-from ._keys import FINDINGS_KEY, OUTCOME_KEY, SETTINGS_KEY
-from .granularity import ArtifactItem
+from ._keys import SETTINGS_KEY
+from .granularity import ArtifactItem, item_checks
 from .items import RuleItem
 from .settings import Settings
 from .wire import CheckOutcome
@@ -152,14 +152,14 @@ class AllureEvidence:
         dynamic.label("torghut_rule", rule.id)
         dynamic.severity(_severity(required=rule.severity.value == "required"))
         dynamic.description(f"{rule.title}\n\n{rule.source}: {rule.statement}")
-        findings = [f.as_dict() for f in item.stash.get(FINDINGS_KEY, [])]
+        (result,) = item_checks(item)
         allure.attach(
             json.dumps(
                 {
                     "rule": rule.id,
                     "artifact": artifact.display,
-                    "outcome": str(item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)),
-                    "findings": findings,
+                    "outcome": str(result.outcome),
+                    "findings": [f.as_dict() for f in result.findings],
                 },
                 indent=2,
                 sort_keys=True,
@@ -196,13 +196,8 @@ class AllureEvidence:
         if artifact.sha256 is not None:
             dynamic.parameter("sha256", artifact.sha256, excluded=True)
         checks = [
-            {
-                "rule": rule.id,
-                "outcome": result.outcome if result is not None else CheckOutcome.NOT_RUN,
-                "findings": [f.as_dict() for f in result.findings] if result is not None else [],
-            }
-            for rule in item.checked_rules
-            for result in (item.results.get(rule.id),)
+            {"rule": result.rule.id, "outcome": result.outcome, "findings": [f.as_dict() for f in result.findings]}
+            for result in item_checks(item)
         ]
         if all(check["outcome"] == CheckOutcome.CONFORMS for check in checks):
             return

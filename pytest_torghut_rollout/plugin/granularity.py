@@ -23,9 +23,20 @@ from ..checking.model import NOTE_KINDS, Artifact, ArtifactKind, Finding, Severi
 from ..checking.rules import REGISTRY, CheckContext, Rule, Verdict
 from ..checking.waivers import Waiver
 from ..record.facts import artifact_facts, series_summary
-from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_READ_KEY, SETTINGS_KEY, SeriesRead
+from ._keys import (
+    CONTEXT_KEY,
+    FACTS_WANTED_KEY,
+    FINDINGS_KEY,
+    OUTCOME_KEY,
+    SERIES_READ_KEY,
+    SETTINGS_KEY,
+    VERDICT_KEY,
+    WAIVER_KEY,
+    SeriesRead,
+)
 from .items import (
     ConformanceItem,
+    RuleItem,
     RuleViolation,
     TorghutAdvisoryWarning,
     WaivedViolation,
@@ -58,6 +69,24 @@ class RuleResult:
     text: str = ""
     """The failure text (with its waiver), for a failing or advisory check."""
     waiver: Waiver | None = None
+
+
+def item_checks(item: RuleItem | ArtifactItem) -> list[RuleResult]:
+    """How each check of an item ended: a rule item's one check, an artifact item's selected rules
+    (``not-run`` for a rule its failed setup kept from running)."""
+    if isinstance(item, RuleItem):
+        findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
+        outcome = item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)
+        verdict, waiver = item.stash.get(VERDICT_KEY, None), item.stash.get(WAIVER_KEY, None)
+        return [RuleResult(rule=item.rule, outcome=outcome, verdict=verdict, findings=findings, waiver=waiver)]
+    return [
+        item.results.get(rule.id) or RuleResult(rule=rule, outcome=CheckOutcome.NOT_RUN) for rule in item.checked_rules
+    ]
+
+
+def series_read(notes: Sequence[Artifact]) -> SeriesRead:
+    """What a series' own item needs of one read of its notes: its summary and note files."""
+    return SeriesRead(summary=series_summary(notes), files=note_files_of(notes))
 
 
 def rule_keywords(rule: Rule) -> set[str]:
@@ -162,8 +191,7 @@ class ArtifactItem(ConformanceItem):
             context.learn(source.path)
             series = self.config.stash.get(SERIES_READ_KEY, {}).pop(source.path, None)
             if series is None:  # run again (a rerun plugin): read again
-                notes = source.light_notes()
-                series = SeriesRead(summary=series_summary(notes), files=note_files_of(notes))
+                series = series_read(source.light_notes())
             artifact = source.load(note_files=series.files)
         else:
             artifact = source.load()

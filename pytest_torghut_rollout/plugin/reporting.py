@@ -13,7 +13,7 @@ import pytest
 
 from ..checking.discovery import UNREAD_NOTE, Pending
 from ..checking.ledger import Kept
-from ..checking.model import Artifact, Finding, printable
+from ..checking.model import Artifact, printable
 from ..checking.rules import REGISTRY, Rule
 from ..record.build import UNFOLLOWED_HINT
 from ..record.facts import artifact_facts
@@ -21,32 +21,15 @@ from ..record.view import governance_html
 from ._keys import (
     CONTEXT_KEY,
     FACTS_WANTED_KEY,
-    FINDINGS_KEY,
-    OUTCOME_KEY,
     SERIES_SUMMARIES_KEY,
     SETTINGS_KEY,
     SHIPPED_KEY,
-    VERDICT_KEY,
-    WAIVER_KEY,
 )
 from .evidence import FACTS_PROPERTY, EvidenceRecorder, carries_outcome
-from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem, RuleResult
+from .granularity import GRANULARITY_PROPERTY, READ_AS_PROPERTY, ArtifactItem, RuleResult, item_checks
 from .items import DiscoveryItem, RuleItem, WaiversItem
 from .settings import RULE_COMMAND, Settings
 from .wire import PROPERTY_PREFIX, CheckOutcome, Prop, packed, unpacked
-
-
-def item_checks(item: RuleItem | ArtifactItem) -> list[RuleResult]:
-    """How each check of an item ended: a rule item's one check, an artifact item's selected rules
-    (``not-run`` for a rule its failed setup kept from running)."""
-    if isinstance(item, RuleItem):
-        findings: list[Finding] = item.stash.get(FINDINGS_KEY, [])
-        outcome = item.stash.get(OUTCOME_KEY, CheckOutcome.NOT_RUN)
-        verdict, waiver = item.stash.get(VERDICT_KEY, None), item.stash.get(WAIVER_KEY, None)
-        return [RuleResult(rule=item.rule, outcome=outcome, verdict=verdict, findings=findings, waiver=waiver)]
-    return [
-        item.results.get(rule.id) or RuleResult(rule=rule, outcome=CheckOutcome.NOT_RUN) for rule in item.checked_rules
-    ]
 
 
 def check_properties(result: RuleResult, artifact: Artifact, settings: Settings) -> list[tuple[str, str]]:
@@ -178,7 +161,7 @@ def enrich_report(item: pytest.Item, report: pytest.TestReport) -> None:
     if not item.config.pluginmanager.hasplugin("html") or not item.config.getoption("htmlpath", None):
         return  # no HTML report is written: extras would only weigh down every report (and xdist)
     if isinstance(item, RuleItem):
-        _html_extras(report, item, dict(named_properties(item, settings)), settings)
+        _html_extras(report, item, settings)
     else:
         _artifact_html_extras(report, item, properties, settings)
 
@@ -223,15 +206,17 @@ def rule_html(rule: Rule) -> str:
     )
 
 
-def _html_extras(report: pytest.TestReport, item: RuleItem, props: dict[str, str], settings: Settings) -> None:
-
+def _html_extras(report: pytest.TestReport, item: RuleItem, settings: Settings) -> None:
+    """For a rule test: the rule's text (or link) and its check's evidence, every property by name."""
     extras = list(getattr(report, "extras", []))
     extras.append(_rule_extra(item.rule, settings))
-    findings = item.stash.get(FINDINGS_KEY, [])
+    (result,) = item_checks(item)
     evidence: dict[str, Any] = {
-        key.removeprefix(PROPERTY_PREFIX): value for key, value in props.items() if key != Prop.FINDINGS
+        key.removeprefix(PROPERTY_PREFIX): value
+        for key, value in check_properties(result, item.artifact, settings)
+        if key != Prop.FINDINGS
     }
-    evidence |= {"findings": [f.as_dict() for f in findings]}
+    evidence |= {"findings": [f.as_dict() for f in result.findings]}
     extras.append(_evidence_extra(item, evidence))
     report.extras = extras  # type: ignore[attr-defined]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ..checking.discovery import DiscoveryError, Pending, artifact_trees, locate, note_files_of, search
+from ..checking.discovery import DiscoveryError, Pending, artifact_trees, locate, search
 from ..checking.ledger import Ledger, LedgerError, keep, load_ledger
 from ..checking.model import NOTE_KINDS, Artifact
 from ..checking.paths import Resolver
@@ -26,7 +26,7 @@ from ..record.facts import series_summary
 from ._keys import CONTEXT_KEY, FACTS_WANTED_KEY, SERIES_READ_KEY, SERIES_SUMMARIES_KEY, SETTINGS_KEY, SeriesRead
 from .allure_report import AllureEvidence
 from .evidence import EvidenceRecorder
-from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules
+from .granularity import ArtifactChecks, ArtifactItem, rules_for, select_rules, series_read
 from .items import ArtifactFile, ConformanceItem, Discovery, RuleItem, RunCollector
 from .junit import JunitEvidence
 from .progress import CollectionProgress
@@ -333,7 +333,7 @@ def _summarising(series: Pending, summaries: dict[Path, SeriesRead]) -> Callable
 
     def read() -> list[Artifact]:
         notes = series.light_notes()
-        summaries[series.path] = SeriesRead(summary=series_summary(notes), files=note_files_of(notes))
+        summaries[series.path] = series_read(notes)
         return notes
 
     return read

@@ -67,8 +67,9 @@ class Prop:
     INAPPLICABLE_RULES: Final = "torghut_inapplicable_rules"
     GRANULARITY: Final = "torghut_granularity"
     CHECKS: Final = "torghut_checks"
-    """Packed only: an artifact item's checks, one ``[rule id, outcome, findings, not evaluated,
-    unfollowed, waiver]`` each (``reporting.compact_check``); JUnit XML gets them as one group per rule."""
+    """Packed only: a test's checks (a rule test's one, an artifact test's every rule's), one
+    ``[rule id, outcome, findings, not evaluated, unfollowed, waiver]`` each
+    (``reporting.compact_check``); JUnit XML gets them as one group of named properties per rule."""
     READ_AS: Final = "torghut_read_as"
     # A check under a live waiver.
     WAIVER: Final = "torghut_waiver"
